@@ -1,0 +1,71 @@
+namespace EfficientNet.Batch.Contracts;
+
+/// <summary>What a user asks for: classify every image of a dataset with one model.</summary>
+/// <remarks>Add-only: new members get defaults so that older senders stay valid.</remarks>
+public sealed record JobSpec
+{
+    /// <summary>Storage location of the dataset: a folder/prefix of images, or a manifest file
+    /// (one path per line, or CSV <c>path[,label]</c>). See <c>StorageLocation</c> for the forms.</summary>
+    public required string Dataset { get; init; }
+
+    /// <summary>Catalogue id of the model, e.g. <c>efficientnet_b3_advprop</c>.</summary>
+    public required string Model { get; init; }
+
+    /// <summary>Where predictions.jsonl and summary.json go; the coordinator's default when null.</summary>
+    public string? Output { get; init; }
+
+    public int ShardSize { get; init; } = 256;
+
+    public int TopK { get; init; } = 5;
+
+    /// <summary>Use deterministic untrained weights generated from <see cref="Seed"/>.</summary>
+    public bool RandomWeights { get; init; }
+
+    public int Seed { get; init; }
+}
+
+/// <summary>Which model and which weights a worker must load.</summary>
+public sealed record ModelRef(string ModelId, bool RandomWeights, int Seed)
+{
+    public string Describe() => RandomWeights ? $"{ModelId} (untrained, seed {Seed})" : ModelId;
+}
+
+/// <summary>Command: plan and run a labeling job.</summary>
+public sealed record SubmitJob(Guid JobId, JobSpec Spec);
+
+/// <summary>One image of a shard: its path relative to the dataset location, and an optional ground-truth label.</summary>
+public sealed record ShardImage(string Path, int? Label = null);
+
+/// <summary>Command: classify the images of one shard and write the result under <see cref="ResultLocation"/>.</summary>
+public sealed record ClassifyShard(
+    Guid JobId,
+    int ShardIndex,
+    int ShardCount,
+    ModelRef Model,
+    string DatasetLocation,
+    IReadOnlyList<ShardImage> Images,
+    string ResultLocation,
+    int TopK);
+
+/// <summary>Event: a shard's results are durably written.</summary>
+public sealed record ShardClassified(
+    Guid JobId,
+    int ShardIndex,
+    string ResultLocation,
+    int ImagesOk,
+    int ImagesFailed,
+    string Worker,
+    double Seconds);
+
+/// <summary>Event: a shard could not be classified at all (after retries); its images are reported as errors.</summary>
+public sealed record ShardFailed(Guid JobId, int ShardIndex, string Reason, string? Worker);
+
+/// <summary>Event: every shard is done and the job's outputs are committed.</summary>
+public sealed record JobCompleted(
+    Guid JobId,
+    string Status,
+    string PredictionsLocation,
+    string SummaryLocation,
+    long ImagesOk,
+    long ImagesFailed,
+    double WallSeconds);
