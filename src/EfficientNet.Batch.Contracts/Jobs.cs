@@ -36,7 +36,8 @@ public sealed record SubmitJob(Guid JobId, JobSpec Spec);
 /// <summary>One image of a shard: its path relative to the dataset location, and an optional ground-truth label.</summary>
 public sealed record ShardImage(string Path, int? Label = null);
 
-/// <summary>Command: classify the images of one shard and write the result under <see cref="ResultLocation"/>.</summary>
+/// <summary>Command: classify the images of one shard and write the result as <see cref="ResultKey"/> under
+/// <see cref="OutputLocation"/>. Image paths are relative to <see cref="DatasetLocation"/>; no pixels travel.</summary>
 public sealed record ClassifyShard(
     Guid JobId,
     int ShardIndex,
@@ -44,7 +45,8 @@ public sealed record ClassifyShard(
     ModelRef Model,
     string DatasetLocation,
     IReadOnlyList<ShardImage> Images,
-    string ResultLocation,
+    string OutputLocation,
+    string ResultKey,
     int TopK);
 
 /// <summary>Event: a shard's results are durably written.</summary>
@@ -55,7 +57,9 @@ public sealed record ShardClassified(
     int ImagesOk,
     int ImagesFailed,
     string Worker,
-    double Seconds);
+    double Seconds,
+    string? Weights = null,
+    string? ExecutionProvider = null);
 
 /// <summary>Event: a shard could not be classified at all (after retries); its images are reported as errors.</summary>
 public sealed record ShardFailed(Guid JobId, int ShardIndex, string Reason, string? Worker);

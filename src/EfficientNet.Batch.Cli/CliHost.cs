@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EfficientNet.Batch.Cli;
+
+/// <summary>Builds the in-process host that CLI commands run their services in.</summary>
+internal static class CliHost
+{
+    public static HostApplicationBuilder CreateBuilder(string? modelsDirectory, IReadOnlyDictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+        var values = new Dictionary<string, string?>(settings);
+        if (!string.IsNullOrWhiteSpace(modelsDirectory))
+        {
+            values["Models:Directory"] = Path.GetFullPath(modelsDirectory);
+        }
+
+        builder.Configuration.AddInMemoryCollection(values);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.TimestampFormat = null;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // The one line that says which execution provider (CUDA or CPU) runs the model.
+        builder.Logging.AddFilter("EfficientNet.Batch.Inference", LogLevel.Information);
+        builder.Logging.AddFilter("MassTransit", LogLevel.Error);
+        return builder;
+    }
+}

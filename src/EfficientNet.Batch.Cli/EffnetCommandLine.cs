@@ -1,0 +1,26 @@
+using System.CommandLine;
+using EfficientNet.Batch.Cli.Commands;
+
+namespace EfficientNet.Batch.Cli;
+
+/// <summary>The <c>effnet</c> command tree.</summary>
+public static class EffnetCommandLine
+{
+    public static RootCommand Build()
+    {
+        var models = new Option<string?>("--models")
+        {
+            Description = "Model store directory (default: $EFFNET_MODELS, else ~/.cache/effnet/models).",
+            Recursive = true,
+        };
+
+        var root = new RootCommand("EfficientNet.Batch: label large image collections with the EfficientNet zoo.");
+        root.Options.Add(models);
+        root.Subcommands.Add(RunCommand.Create(models));
+        root.Subcommands.Add(ClassifyCommand.Create(models));
+        root.Subcommands.Add(SubmitCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(ModelsCommand.Create(models));
+        return root;
+    }
+}

@@ -1,0 +1,3 @@
+using EfficientNet.Batch.Cli;
+
+return await EffnetCommandLine.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using Spectre.Console;
+
+namespace EfficientNet.Batch.Cli;
+
+/// <summary>Prints the essentials of a summary.json.</summary>
+internal static class SummaryPrinter
+{
+    public static void Print(string summaryPath)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(summaryPath));
+        var root = document.RootElement;
+        var table = new Table().HideHeaders().AddColumns("key", "value");
+        table.AddRow("model", Markup.Escape(root.GetProperty("model").GetProperty("id").GetString() ?? ""));
+        table.AddRow("weights", Markup.Escape(root.GetProperty("weights").GetString() ?? ""));
+        table.AddRow("execution", Markup.Escape(string.Join(", ", root.GetProperty("executionProviders").EnumerateArray().Select(e => e.GetString()))));
+        table.AddRow("images ok / failed", $"{root.GetProperty("imagesOk").GetInt64()} / {root.GetProperty("imagesFailed").GetInt64()}");
+        table.AddRow("wall time", $"{root.GetProperty("wallSeconds").GetDouble():F2} s");
+        table.AddRow("throughput", $"{root.GetProperty("imagesPerSecond").GetDouble():F1} images/s");
+        if (root.TryGetProperty("errorsByKind", out var errors))
+        {
+            foreach (var error in errors.EnumerateObject())
+            {
+                table.AddRow($"errors: {Markup.Escape(error.Name)}", error.Value.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        if (root.TryGetProperty("accuracy", out var accuracy))
+        {
+            table.AddRow("top-1 / top-k accuracy", $"{accuracy.GetProperty("top1").GetDouble():P2} / {accuracy.GetProperty("topK").GetDouble():P2}");
+        }
+
+        AnsiConsole.Write(table);
+    }
+}

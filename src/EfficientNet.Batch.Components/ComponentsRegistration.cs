@@ -1,0 +1,66 @@
+using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Messaging;
+using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Inference;
+using EfficientNet.Batch.Storage;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components;
+
+public static class ComponentsRegistration
+{
+    /// <summary>Job planning, tracking and merging (the coordinator's services).</summary>
+    public static IHostApplicationBuilder AddCoordinatorComponents(this IHostApplicationBuilder builder)
+    {
+        builder.AddStorage();
+        builder.Services.AddOptions<CoordinatorOptions>()
+            .BindConfiguration(CoordinatorOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp =>
+        {
+            var location = sp.GetRequiredService<IStorageResolver>().Resolve(sp.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation);
+            return new JobStateStore(location.Store, location.Prefix);
+        });
+        builder.Services.AddSingleton<JobProgressTracker>();
+        builder.Services.AddSingleton<JobSpecValidator>();
+        builder.Services.AddSingleton<DatasetLister>();
+        builder.Services.AddSingleton<ResultMerger>();
+        builder.Services.AddScoped<IShardDispatcher, BusShardDispatcher>();
+        builder.Services.AddScoped<IJobEventPublisher, BusJobEventPublisher>();
+        builder.Services.AddScoped<JobCoordinator>();
+        builder.Services.AddHostedService<JobRecoveryService>();
+        return builder;
+    }
+
+    /// <summary>Model loading, decoding and shard classification (the worker's services).</summary>
+    public static IHostApplicationBuilder AddWorkerComponents(this IHostApplicationBuilder builder)
+    {
+        builder.AddStorage();
+        builder.AddInference();
+        builder.AddModelStore();
+        builder.Services.AddOptions<WorkerOptions>()
+            .BindConfiguration(WorkerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PreprocessorCache>();
+        builder.Services.AddSingleton<ImageBatchClassifier>();
+        builder.Services.AddSingleton<ClassificationProgress>();
+        builder.Services.AddSingleton<ShardClassifier>();
+        return builder;
+    }
+
+    public static void AddCoordinatorConsumers(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<SubmitJobConsumer, SubmitJobConsumerDefinition>();
+        bus.AddConsumer<ShardClassifiedConsumer, ShardClassifiedConsumerDefinition>();
+        bus.AddConsumer<ClassifyShardFaultConsumer, ClassifyShardFaultConsumerDefinition>();
+    }
+
+    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus) =>
+        bus.AddConsumer<ClassifyShardConsumer, ClassifyShardConsumerDefinition>();
+}

@@ -1,0 +1,66 @@
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>summary.json: what ran, on what, how fast, and what came out.</summary>
+public sealed record JobSummary
+{
+    public required Guid JobId { get; init; }
+
+    public required JobStatus Status { get; init; }
+
+    public required SummaryModel Model { get; init; }
+
+    /// <summary>Where the weights came from, e.g. "untrained (random weights, seed 42)" or an imported file and its hash.</summary>
+    public required string Weights { get; init; }
+
+    public required bool Untrained { get; init; }
+
+    public required IReadOnlyList<string> ExecutionProviders { get; init; }
+
+    public required string Dataset { get; init; }
+
+    public required string Predictions { get; init; }
+
+    public required long ImagesTotal { get; init; }
+
+    public required long ImagesOk { get; init; }
+
+    public required long ImagesFailed { get; init; }
+
+    public required IReadOnlyDictionary<string, long> ErrorsByKind { get; init; }
+
+    public required long SkippedFiles { get; init; }
+
+    public required int Shards { get; init; }
+
+    public required IReadOnlyList<FailedShard> FailedShards { get; init; }
+
+    public required IReadOnlyDictionary<string, int> ShardsByWorker { get; init; }
+
+    public required DateTimeOffset SubmittedAt { get; init; }
+
+    public required DateTimeOffset CompletedAt { get; init; }
+
+    public required double WallSeconds { get; init; }
+
+    public required double ImagesPerSecond { get; init; }
+
+    public required IReadOnlyList<ClassCount> Top1Histogram { get; init; }
+
+    /// <summary>Present when the dataset carried ground-truth labels.</summary>
+    public LabelAccuracy? Accuracy { get; init; }
+}
+
+public sealed record SummaryModel(
+    string Id,
+    string Arch,
+    string Flavour,
+    int Resolution,
+    string Normalization,
+    IReadOnlyList<float> Mean,
+    IReadOnlyList<float> Std);
+
+public sealed record FailedShard(int Index, string? Reason);
+
+public sealed record ClassCount(int Index, string Name, long Count);
+
+public sealed record LabelAccuracy(long Labelled, double Top1, double TopK);

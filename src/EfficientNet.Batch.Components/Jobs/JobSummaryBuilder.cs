@@ -1,0 +1,58 @@
+using EfficientNet.Batch.Models;
+
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>Builds summary.json from a job's record, its shard outcomes and the statistics gathered while merging.</summary>
+public static class JobSummaryBuilder
+{
+    public static JobSummary Build(
+        JobRecord job,
+        IReadOnlyList<ShardOutcome> outcomes,
+        MergeStatistics statistics,
+        JobStatus status,
+        string predictionsLocation,
+        DateTimeOffset completedAt)
+    {
+        var variant = ModelCatalogue.Get(job.Spec.Model);
+        var wall = Math.Max((completedAt - job.SubmittedAt).TotalSeconds, 1e-9);
+        var names = ImageNetClasses.Names;
+        var weights = outcomes.Select(o => o.Weights).FirstOrDefault(w => w is not null)
+            ?? (job.Spec.RandomWeights ? $"untrained (random weights, seed {job.Spec.Seed})" : "imported");
+        return new JobSummary
+        {
+            JobId = job.JobId,
+            Status = status,
+            Model = new SummaryModel(variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std),
+            Weights = weights,
+            Untrained = job.Spec.RandomWeights,
+            ExecutionProviders = outcomes.Select(o => o.ExecutionProvider).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            Dataset = job.Spec.Dataset,
+            Predictions = predictionsLocation,
+            ImagesTotal = statistics.Total,
+            ImagesOk = statistics.Ok,
+            ImagesFailed = statistics.Failed,
+            ErrorsByKind = new SortedDictionary<string, long>(statistics.ErrorsByKind.ToDictionary(), StringComparer.Ordinal),
+            SkippedFiles = job.SkippedFiles,
+            Shards = job.ShardCount,
+            FailedShards = outcomes.Where(o => !o.Succeeded).Select(o => new FailedShard(o.ShardIndex, o.Reason)).ToList(),
+            ShardsByWorker = new SortedDictionary<string, int>(
+                outcomes.Where(o => o.Worker is not null).GroupBy(o => o.Worker!).ToDictionary(g => g.Key, g => g.Count()),
+                StringComparer.Ordinal),
+            SubmittedAt = job.SubmittedAt,
+            CompletedAt = completedAt,
+            WallSeconds = Math.Round(wall, 3),
+            ImagesPerSecond = Math.Round(statistics.Total / wall, 2),
+            Top1Histogram = statistics.Top1
+                .OrderByDescending(p => p.Value)
+                .ThenBy(p => p.Key)
+                .Select(p => new ClassCount(p.Key, p.Key < names.Count ? names[p.Key] : p.Key.ToString(), p.Value))
+                .ToList(),
+            Accuracy = statistics.Labelled == 0
+                ? null
+                : new LabelAccuracy(
+                    statistics.Labelled,
+                    Math.Round((double)statistics.Top1Correct / statistics.Labelled, 4),
+                    Math.Round((double)statistics.TopKCorrect / statistics.Labelled, 4)),
+        };
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json.Serialization;
+
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>One line of predictions.jsonl: the top-k classes of an image, or why it could not be classified.</summary>
+public sealed record PredictionRecord
+{
+    public required string Path { get; init; }
+
+    /// <summary>Ground-truth class index when the manifest gave one.</summary>
+    public int? Label { get; init; }
+
+    public IReadOnlyList<PredictedClass>? Top { get; init; }
+
+    public string? Error { get; init; }
+
+    /// <summary>Machine-readable error category, e.g. <c>corrupt</c>, <c>too-large</c>, <c>not-found</c>.</summary>
+    public string? ErrorKind { get; init; }
+
+    [JsonIgnore]
+    public bool IsError => Error is not null;
+
+    public static PredictionRecord Failure(string path, int? label, string kind, string message) =>
+        new() { Path = path, Label = label, Error = message, ErrorKind = kind };
+}
+
+public sealed record PredictedClass(int Index, string Name, float Probability);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true)]
+[JsonSerializable(typeof(PredictionRecord))]
+[JsonSerializable(typeof(JobRecord))]
+[JsonSerializable(typeof(ShardOutcome))]
+[JsonSerializable(typeof(JobSummary))]
+[JsonSerializable(typeof(FinalizeLease))]
+internal sealed partial class JobJsonContext : JsonSerializerContext
+{
+}
+
+/// <summary>Indented variant for the human-facing documents (job.json, summary.json).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UseStringEnumConverter = true,
+    WriteIndented = true)]
+[JsonSerializable(typeof(JobRecord))]
+[JsonSerializable(typeof(JobSummary))]
+internal sealed partial class IndentedJobJsonContext : JsonSerializerContext
+{
+}

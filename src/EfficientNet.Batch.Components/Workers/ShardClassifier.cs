@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components.Workers;
+
+/// <summary>Classifies one shard: reads its images from the dataset location, classifies them, and commits the
+/// records under the shard's deterministic result name (a redelivery overwrites it).</summary>
+public sealed class ShardClassifier(
+    IStorageResolver storage,
+    ImageBatchClassifier classifier,
+    IOptions<WorkerOptions> options,
+    ClassificationProgress progress)
+{
+    public async Task<ShardClassified> ClassifyAsync(ClassifyShard shard, CancellationToken cancellationToken)
+    {
+        using var activity = BatchMetrics.ActivitySource.StartActivity("effnet.shard.classify");
+        activity?.SetTag("effnet.job.id", shard.JobId);
+        activity?.SetTag("effnet.shard.index", shard.ShardIndex);
+        activity?.SetTag("effnet.model.id", shard.Model.ModelId);
+        var started = Stopwatch.GetTimestamp();
+
+        var dataset = storage.Resolve(shard.DatasetLocation);
+        var inputs = shard.Images
+            .Select(image => new ImageInput(
+                image.Path,
+                image.Label,
+                ct => ReadAllBytesAsync(dataset.Store, StorageKeys.Join(dataset.Prefix, image.Path), ct)))
+            .ToList();
+        var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken);
+
+        var output = storage.Resolve(shard.OutputLocation);
+        await output.Store.CommitAsync(
+            StorageKeys.Join(output.Prefix, shard.ResultKey),
+            (stream, ct) => PredictionWriter.WriteAsync(stream, run.Records, ct),
+            cancellationToken);
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        BatchMetrics.ShardDuration.Record(seconds);
+        return new ShardClassified(
+            shard.JobId,
+            shard.ShardIndex,
+            StorageKeys.JoinLocation(shard.OutputLocation, shard.ResultKey),
+            run.Ok,
+            run.Failed,
+            options.Value.EffectiveName,
+            Math.Round(seconds, 3),
+            run.Model.WeightsDescription,
+            run.ExecutionProvider);
+    }
+
+    private static async Task<byte[]> ReadAllBytesAsync(IBlobStore store, string key, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(key, cancellationToken);
+        using var buffer = stream.CanSeek ? new MemoryStream(checked((int)stream.Length)) : new MemoryStream();
+        await stream.CopyToAsync(buffer, cancellationToken);
+        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
+    }
+}
+
+/// <summary>Images finished in this process, for progress displays (the embedded run's progress bar).</summary>
+public sealed class ClassificationProgress
+{
+    private long _images;
+
+    public long Images => Interlocked.Read(ref _images);
+
+    public void Add(int images) => Interlocked.Add(ref _images, images);
+}

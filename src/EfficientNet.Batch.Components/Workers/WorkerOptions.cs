@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace EfficientNet.Batch.Components.Workers;
+
+/// <summary>Section "Worker".</summary>
+public sealed class WorkerOptions
+{
+    public const string SectionName = "Worker";
+
+    /// <summary>Shards one worker process classifies at once. One is right when decoding already uses every core.</summary>
+    [Range(1, 64)]
+    public int ConcurrentShards { get; set; } = 1;
+
+    /// <summary>Shard messages fetched ahead from the broker, per worker.</summary>
+    [Range(1, 256)]
+    public int PrefetchCount { get; set; } = 2;
+
+    /// <summary>Images decoded in parallel; 0 = one per core.</summary>
+    [Range(0, 256)]
+    public int DecodeParallelism { get; set; }
+
+    /// <summary>Images per inference batch.</summary>
+    [Range(1, 512)]
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>Largest encoded image accepted, in bytes; larger files become error records.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Name reported in shard events; defaults to host name and process id.</summary>
+    public string? Name { get; set; }
+
+    public int EffectiveDecodeParallelism => DecodeParallelism > 0 ? DecodeParallelism : Environment.ProcessorCount;
+
+    public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? $"{Environment.MachineName}/{Environment.ProcessId}" : Name;
+}

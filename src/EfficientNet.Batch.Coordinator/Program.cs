@@ -1,0 +1,14 @@
+using EfficientNet.Batch.Coordinator;
+using EfficientNet.Batch.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
+builder.AddCoordinator();
+
+var app = builder.Build();
+app.MapDefaultEndpoints();
+app.MapJobsApi();
+app.Run();
+
+/// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;
