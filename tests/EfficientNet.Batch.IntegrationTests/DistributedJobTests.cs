@@ -1,0 +1,190 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Storage.Blobs;
+using Xunit.Abstractions;
+
+namespace EfficientNet.Batch.IntegrationTests;
+
+/// <summary>The distributed path end to end: coordinator and workers as separate OS processes, over real RabbitMQ
+/// and Azurite.</summary>
+[Collection(InfrastructureCollection.Name)]
+public sealed class DistributedJobTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(6);
+
+    private readonly string _run = Guid.NewGuid().ToString("N")[..10];
+    private readonly string _models = Directory.CreateTempSubdirectory("effnet-it-models-").FullName;
+    private readonly List<HostProcess> _hosts = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        Directory.Delete(_models, recursive: true);
+    }
+
+    [Fact]
+    public async Task Two_worker_processes_label_every_photo_and_bad_file_exactly_once()
+    {
+        var photos = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).Take(200).ToList();
+        var badFiles = Directory.GetFiles(TestPaths.BadInputs).Order(StringComparer.Ordinal).ToList();
+        var dataset = await UploadDatasetAsync(photos, badFiles);
+
+        var coordinator = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator");
+        await StartAsync("EfficientNet.Batch.Worker", "worker-a");
+        await StartAsync("EfficientNet.Batch.Worker", "worker-b");
+
+        var jobId = await SubmitAsync(coordinator, dataset, shardSize: 12);
+        var status = await WaitForTerminalStatusAsync(coordinator, jobId);
+        Assert.Equal("Completed", status["status"]!.GetValue<string>());
+
+        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        var lines = await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl");
+        var records = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+
+        var expected = photos.Select(p => Path.GetFileName(p)).Concat(badFiles.Select(p => "bad/" + Path.GetFileName(p))).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, records.Select(r => r["path"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList());
+
+        foreach (var record in records)
+        {
+            var path = record["path"]!.GetValue<string>();
+            var isBad = path.StartsWith("bad/", StringComparison.Ordinal) && path != "bad/cmyk.jpg";
+            if (isBad)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(record["error"]?.GetValue<string>()), $"{path} has no error reason");
+                Assert.False(string.IsNullOrWhiteSpace(record["errorKind"]?.GetValue<string>()), $"{path} has no error kind");
+                Assert.Null(record["top"]);
+            }
+            else
+            {
+                Assert.Null(record["error"]);
+                var top = record["top"]!.AsArray();
+                Assert.Equal(3, top.Count);
+                Assert.All(top, c => Assert.InRange(c!["probability"]!.GetValue<float>(), 0f, 1f));
+            }
+        }
+
+        var summary = JsonNode.Parse(string.Join('\n', await DownloadLinesAsync(results, $"{jobId:N}/summary.json")))!;
+        Assert.Equal(201, summary["imagesOk"]!.GetValue<long>());
+        Assert.Equal(4, summary["imagesFailed"]!.GetValue<long>());
+        Assert.Equal(1, summary["skippedFiles"]!.GetValue<long>());
+        Assert.True(summary["untrained"]!.GetValue<bool>());
+        var byWorker = summary["shardsByWorker"]!.AsObject();
+        Assert.Equal(["worker-a", "worker-b"], byWorker.Select(p => p.Key).Order(StringComparer.Ordinal).ToArray());
+        Assert.All(byWorker, p => Assert.True(p.Value!.GetValue<int>() > 0, $"{p.Key} took no shard"));
+        Assert.Equal(18, byWorker.Sum(p => p.Value!.GetValue<int>()));
+        output.WriteLine($"shards by worker: {byWorker.ToJsonString()}, wall {summary["wallSeconds"]} s, {summary["imagesPerSecond"]} images/s");
+    }
+
+    [Fact]
+    public async Task A_restarted_coordinator_finishes_the_jobs_of_the_one_before()
+    {
+        var photos = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).Skip(500).Take(30).ToList();
+        var dataset = await UploadDatasetAsync(photos, []);
+
+        // No worker yet: the shards wait in RabbitMQ while the first coordinator dies.
+        var first = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator-1");
+        var jobId = await SubmitAsync(first, dataset, shardSize: 8);
+        await WaitUntilAsync(first, jobId, s => s["status"]!.GetValue<string>() == "Running" && s["shards"]!.GetValue<int>() == 4);
+        await first.DisposeAsync();
+        _hosts.Remove(first);
+
+        var second = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator-2");
+        await StartAsync("EfficientNet.Batch.Worker", "worker-late");
+        var status = await WaitForTerminalStatusAsync(second, jobId);
+
+        Assert.Equal("Completed", status["status"]!.GetValue<string>());
+        Assert.Equal(30, status["imagesOk"]!.GetValue<long>());
+        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        Assert.Equal(30, (await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl")).Count);
+    }
+
+    private async Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string> badFiles)
+    {
+        var container = new BlobContainerClient(infrastructure.AzureConnectionString, $"datasets-{_run}");
+        await container.CreateIfNotExistsAsync();
+        var uploads = photos.Select(p => (Path: p, Key: "imagenet/" + Path.GetFileName(p)))
+            .Concat(badFiles.Select(p => (Path: p, Key: "imagenet/bad/" + Path.GetFileName(p))));
+        await Parallel.ForEachAsync(uploads, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) =>
+        {
+            await using var stream = File.OpenRead(u.Path);
+            await container.GetBlobClient(u.Key).UploadAsync(stream, overwrite: true, ct);
+        });
+        await container.GetBlobClient("imagenet/README.txt").UploadAsync(BinaryData.FromString("not an image"), overwrite: true);
+        return $"az://datasets-{_run}/imagenet";
+    }
+
+    private async Task<HostProcess> StartAsync(string project, string name)
+    {
+        var host = HostProcess.Start(project, new Dictionary<string, string>
+        {
+            ["Messaging__Transport"] = "RabbitMq",
+            ["Messaging__RabbitMqUri"] = infrastructure.RabbitMqUri,
+            ["Storage__AzureConnectionString"] = infrastructure.AzureConnectionString,
+            ["Coordinator__StateLocation"] = $"az://state-{_run}",
+            ["Coordinator__OutputLocation"] = $"az://results-{_run}",
+            ["Models__Directory"] = _models,
+            ["Worker__Name"] = name,
+            ["Worker__BatchSize"] = "8",
+        });
+        _hosts.Add(host);
+        await host.WaitUntilReadyAsync(ReadyTimeout);
+        output.WriteLine($"{name} ready on port {host.Port}");
+        return host;
+    }
+
+    private static async Task<Guid> SubmitAsync(HostProcess coordinator, string dataset, int shardSize)
+    {
+        using var client = new HttpClient { BaseAddress = coordinator.BaseAddress };
+        using var response = await client.PostAsJsonAsync("jobs", new
+        {
+            dataset,
+            model = "efficientnet_b0",
+            randomWeights = true,
+            seed = 7,
+            shardSize,
+            topK = 3,
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"POST /jobs answered {(int)response.StatusCode}: {body}");
+        return JsonNode.Parse(body)!["jobId"]!.GetValue<Guid>();
+    }
+
+    private async Task<JsonNode> WaitForTerminalStatusAsync(HostProcess coordinator, Guid jobId) =>
+        await WaitUntilAsync(coordinator, jobId, s => s["status"]!.GetValue<string>() is "Completed" or "CompletedWithErrors" or "Failed");
+
+    private async Task<JsonNode> WaitUntilAsync(HostProcess coordinator, Guid jobId, Func<JsonNode, bool> condition)
+    {
+        using var client = new HttpClient { BaseAddress = coordinator.BaseAddress };
+        var deadline = DateTime.UtcNow + JobTimeout;
+        JsonNode? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = JsonNode.Parse(await client.GetStringAsync($"jobs/{jobId}"))!;
+            if (condition(last))
+            {
+                output.WriteLine(last.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                return last;
+            }
+
+            await Task.Delay(500);
+        }
+
+        var logs = string.Join(Environment.NewLine + "----" + Environment.NewLine, _hosts.Select(h => h.Output));
+        throw new TimeoutException($"Job {jobId} did not reach the expected state; last status: {last?.ToJsonString()}{Environment.NewLine}{logs}");
+    }
+
+    private static async Task<List<string>> DownloadLinesAsync(BlobContainerClient container, string key)
+    {
+        var content = await container.GetBlobClient(key).DownloadContentAsync();
+        return content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+}
