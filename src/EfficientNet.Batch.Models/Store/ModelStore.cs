@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using EfficientNet.Batch.Models.Catalogue;
+using EfficientNet.Batch.Models.Onnx;
+using EfficientNet.Batch.Models.Weights;
+
+namespace EfficientNet.Batch.Models.Store;
+
+/// <summary>Local directory of built ONNX models: <c>{root}/{id}/model.onnx</c> (+ <c>model.json</c>) for imported
+/// weights, <c>{root}/{id}/random-seed-{N}.onnx</c> (+ json) for generated ones. Safe to share between processes:
+/// files appear atomically and the manifest is written last.</summary>
+public sealed class ModelStore
+{
+    private const string ImportedName = "model";
+
+    /// <param name="root">Store directory; default <see cref="DefaultRoot"/>.</param>
+    public ModelStore(string? root = null) => Root = Path.GetFullPath(root ?? DefaultRoot);
+
+    /// <summary><c>~/.cache/effnet/models</c>.</summary>
+    public static string DefaultRoot =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "effnet", "models");
+
+    public string Root { get; }
+
+    /// <summary>Finds the model's ONNX file. With <paramref name="randomSeed"/> it generates untrained weights for
+    /// that seed on first use and caches the result; without it, it returns the imported model.</summary>
+    /// <exception cref="UnknownModelException">The id is not in the catalogue.</exception>
+    /// <exception cref="ModelNotAvailableException">No seed was given and nothing has been imported.</exception>
+    public async Task<ResolvedModel> ResolveAsync(string modelId, int? randomSeed, CancellationToken ct)
+    {
+        var variant = ModelCatalogue.Get(modelId);
+        if (randomSeed is not { } seed)
+        {
+            var imported = await TryReadAsync(variant, ImportedName, ct);
+            return imported ?? throw new ModelNotAvailableException(variant.Id, OnnxPath(variant, ImportedName));
+        }
+
+        var name = $"random-seed-{seed.ToString(CultureInfo.InvariantCulture)}";
+        if (await TryReadAsync(variant, name, ct) is { } cached)
+        {
+            return cached;
+        }
+
+        var description = $"random weights, seed {seed.ToString(CultureInfo.InvariantCulture)} (untrained)";
+        // Generation and graph building are CPU-bound (seconds for b7); keep them off the caller's thread.
+        var onnx = await Task.Run(() => BuildBytes(variant, RandomWeights.Generate(variant.Architecture, seed), description, untrained: true), ct);
+        return await StoreAsync(variant, name, onnx, description, untrained: true, sourceFile: null, sourceSha256: null, ct);
+    }
+
+    /// <summary>Validates imported checkpoint weights, builds the ONNX graph and stores it as the model's weights,
+    /// replacing any earlier import.</summary>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit the model's architecture.</exception>
+    public async Task<ResolvedModel> ImportAsync(string modelId, StateDict weights, string sourceName, string sourceSha256, CancellationToken ct)
+    {
+        var variant = ModelCatalogue.Get(modelId);
+        var description = $"imported from {sourceName} (sha256 {sourceSha256})";
+        var onnx = await Task.Run(() => BuildBytes(variant, weights, description, untrained: false), ct);
+        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, ct);
+    }
+
+    private string OnnxPath(ModelVariant variant, string name) => Path.Combine(Root, variant.Id, $"{name}.onnx");
+
+    private string ManifestPath(ModelVariant variant, string name) => Path.Combine(Root, variant.Id, $"{name}.json");
+
+    private static byte[] BuildBytes(ModelVariant variant, StateDict weights, string description, bool untrained)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["weights"] = description,
+            ["untrained"] = untrained ? "true" : "false",
+        };
+        return EfficientNetOnnxBuilder.ToBytes(EfficientNetOnnxBuilder.Build(variant, weights, metadata));
+    }
+
+    private async Task<ResolvedModel> StoreAsync(
+        ModelVariant variant, string name, byte[] onnx, string description, bool untrained, string? sourceFile, string? sourceSha256, CancellationToken ct)
+    {
+        var onnxPath = OnnxPath(variant, name);
+        var onnxSha256 = Convert.ToHexStringLower(SHA256.HashData(onnx));
+        await AtomicFile.WriteAllBytesAsync(onnxPath, onnx, ct);
+
+        var manifest = new ModelManifest(
+            variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.Mean, variant.Std, variant.NormalizationName,
+            description, untrained, sourceFile, sourceSha256, Path.GetFileName(onnxPath), onnxSha256, DateTimeOffset.UtcNow);
+        await AtomicFile.WriteAllBytesAsync(ManifestPath(variant, name), manifest.ToJsonBytes(), ct);
+        return new ResolvedModel(variant, onnxPath, description, untrained, onnxSha256);
+    }
+
+    private async Task<ResolvedModel?> TryReadAsync(ModelVariant variant, string name, CancellationToken ct)
+    {
+        var manifestPath = ManifestPath(variant, name);
+        var onnxPath = OnnxPath(variant, name);
+        if (!File.Exists(manifestPath) || !File.Exists(onnxPath))
+        {
+            return null;
+        }
+
+        var manifest = await ModelManifest.ReadAsync(manifestPath, ct);
+        return new ResolvedModel(variant, onnxPath, manifest.Weights, manifest.Untrained, manifest.OnnxSha256);
+    }
+}
