@@ -1,0 +1,300 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.Metadata.Profiles.Exif;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace EfficientNet.Batch.Inference;
+
+/// <summary>Facts about one preprocessed image, for result records and diagnostics.</summary>
+/// <param name="Format">Decoder's format name, e.g. "JPEG", "PNG".</param>
+/// <param name="Width">Width after EXIF orientation.</param>
+/// <param name="Height">Height after EXIF orientation.</param>
+/// <param name="Crop">The centre crop that was resized to R × R.</param>
+public readonly record struct PreprocessedImage(string Format, int Width, int Height, CropRectangle Crop);
+
+/// <summary>
+/// Encoded image → normalised CHW float tensor for one <see cref="PreprocessSpec"/>, matching the mmcls test
+/// pipeline (spec §3): decode to RGB with EXIF orientation, efficientnet centre crop, OpenCV-exact bicubic
+/// resize, (x − mean) / std. One instance per spec; immutable, so safe to share across threads.
+/// </summary>
+/// <remarks>
+/// Colour handling follows cv2.imread(IMREAD_COLOR): grayscale is replicated to three channels, alpha is
+/// dropped (not composited), palette images are expanded, CMYK/YCCK JPEGs are converted. 16-bit channels are
+/// scaled to 8 bits by ImageSharp (v · 255 / 65535, rounded); OpenCV shifts right by 8, so 16-bit PNGs can
+/// differ from the reference by one level. JPEG decoding itself (ImageSharp vs libjpeg IDCT and chroma
+/// upsampling) also differs by a few levels, so tensors match the reference closely, not bit for bit.
+/// </remarks>
+public sealed class ImagePreprocessor
+{
+    /// <summary>Default pixel limit checked before decoding: 100 megapixels (≈ 300 MB as RGB).</summary>
+    public const long DefaultMaxPixels = 100_000_000;
+
+    private const int Channels = 3;
+
+    private readonly Configuration _configuration;
+    private readonly float[] _normalisation; // 3 × 256 lookup: (v − mean[c]) / std[c]
+
+    public ImagePreprocessor(PreprocessSpec spec, long maxPixels = DefaultMaxPixels)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        Spec = spec;
+        MaxPixels = maxPixels;
+        _configuration = Configuration.Default.Clone();
+        // One contiguous pixel buffer lets the resizer read the decoded image in place, without a copy.
+        _configuration.PreferContiguousImageBuffers = true;
+        // Throughput comes from preprocessing many images at once; splitting one image across cores only adds
+        // scheduling overhead and makes per-image cost unpredictable.
+        _configuration.MaxDegreeOfParallelism = 1;
+        _normalisation = new float[Channels * 256];
+        for (var channel = 0; channel < Channels; channel++)
+        {
+            for (var value = 0; value < 256; value++)
+            {
+                _normalisation[(channel * 256) + value] = (value - spec.MeanRgb[channel]) / spec.StdRgb[channel];
+            }
+        }
+    }
+
+    public PreprocessSpec Spec { get; }
+
+    /// <summary>Largest width × height accepted; larger images fail with <see cref="ImageDecodeErrorKind.TooLarge"/>.</summary>
+    public long MaxPixels { get; }
+
+    /// <summary>Floats written per image: 3 · R · R.</summary>
+    public int TensorLength => Spec.TensorLength;
+
+    /// <summary>Reads <paramref name="encoded"/> to its end, then preprocesses it into <paramref name="destinationChw"/>.</summary>
+    /// <exception cref="ImageDecodeException">The bytes are not a usable image.</exception>
+    public async ValueTask<PreprocessedImage> PreprocessAsync(Stream encoded, Memory<float> destinationChw, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        var buffer = ArrayPool<byte>.Shared.Rent(encoded.CanSeek ? (int)Math.Clamp(encoded.Length - encoded.Position, 1, Array.MaxLength) : 64 * 1024);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await encoded.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            return Preprocess(buffer.AsMemory(0, length), destinationChw.Span);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Preprocesses one encoded image into <paramref name="destinationChw"/> (3 · R · R floats, R, G, B planes).</summary>
+    /// <exception cref="ImageDecodeException">The bytes are not a usable image.</exception>
+    public PreprocessedImage Preprocess(ReadOnlyMemory<byte> encoded, Span<float> destinationChw)
+    {
+        if (destinationChw.Length < TensorLength)
+        {
+            throw new ArgumentException($"Destination holds {destinationChw.Length} floats; {TensorLength} are needed.", nameof(destinationChw));
+        }
+
+        if (encoded.IsEmpty)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Empty, "The image file is empty (0 bytes).");
+        }
+
+        using var stream = OpenReadOnly(encoded);
+        var format = Identify(stream);
+        if (format is JpegFormat && JpegTruncation.IsTruncated(encoded.Span))
+        {
+            throw new ImageDecodeException(
+                ImageDecodeErrorKind.Corrupt,
+                $"corrupt: truncated JPEG ({encoded.Length} bytes end before the end-of-image marker).");
+        }
+
+        stream.Position = 0;
+        using var image = Decode(stream, format);
+        var crop = CenterCrop.Compute(image.Height, image.Width, Spec.Resolution);
+        ResizeAndNormalise(image, crop, destinationChw);
+        return new PreprocessedImage(format.Name, image.Width, image.Height, crop);
+    }
+
+    private static MemoryStream OpenReadOnly(ReadOnlyMemory<byte> encoded) =>
+        MemoryMarshal.TryGetArray(encoded, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(encoded.ToArray(), writable: false);
+
+    // Reads only the header: a 69-byte PNG can declare 50000 × 50000 pixels (7.5 GB decoded).
+    private IImageFormat Identify(MemoryStream stream)
+    {
+        IImageInfo? info;
+        IImageFormat? format;
+        try
+        {
+            info = Image.Identify(_configuration, stream, out format);
+        }
+        catch (UnknownImageFormatException exception)
+        {
+            throw UnknownFormat(stream.Length, exception);
+        }
+        catch (Exception exception) when (IsDecoderFailure(exception))
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: unreadable image header ({exception.Message}).", exception);
+        }
+
+        if (info is null || format is null)
+        {
+            throw UnknownFormat(stream.Length, null);
+        }
+
+        var pixels = (long)info.Width * info.Height;
+        if (info.Width < 1 || info.Height < 1)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: the {format.Name} header declares {info.Width}x{info.Height} pixels.");
+        }
+
+        if (pixels > MaxPixels)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeErrorKind.TooLarge,
+                $"too large: the {format.Name} header declares {info.Width}x{info.Height} = {pixels:N0} pixels; the limit is {MaxPixels:N0}.");
+        }
+
+        return format;
+    }
+
+    private Image<Rgb24> Decode(MemoryStream stream, IImageFormat format)
+    {
+        Image<Rgb24> image;
+        try
+        {
+            image = Image.Load<Rgb24>(_configuration, stream);
+        }
+        catch (UnknownImageFormatException exception)
+        {
+            throw UnknownFormat(stream.Length, exception);
+        }
+        catch (NotSupportedException exception)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Unsupported, $"unsupported: {format.Name} feature not supported ({exception.Message}).", exception);
+        }
+        catch (InvalidMemoryOperationException exception)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.TooLarge, $"too large: {format.Name} needs more memory than the decoder may use ({exception.Message}).", exception);
+        }
+        catch (Exception exception) when (IsDecoderFailure(exception))
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: {format.Name} data cannot be decoded ({exception.Message}).", exception);
+        }
+
+        try
+        {
+            // cv2.imread applies EXIF orientation by default; ImageSharp only does when asked. Skip the
+            // processing pipeline for the common case of no or identity orientation.
+            if (NeedsOrientation(image))
+            {
+                image.Mutate(operations => operations.AutoOrient());
+            }
+
+            return image;
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+    }
+
+    private static bool NeedsOrientation(Image image)
+    {
+        var profile = image.Metadata.ExifProfile;
+        return profile is not null && profile.GetValue(ExifTag.Orientation) is { } orientation && orientation.Value is not (0 or 1);
+    }
+
+    // Decoders fed hostile bytes fail with many exception types (ImageFormatException, EndOfStream, index
+    // errors); every one of them means this image is unusable, which the caller records per image.
+    private static bool IsDecoderFailure(Exception exception) =>
+        exception is not (OperationCanceledException or OutOfMemoryException or ImageDecodeException);
+
+    private static ImageDecodeException UnknownFormat(long length, Exception? inner) =>
+        new(ImageDecodeErrorKind.UnknownFormat, $"unknown format: the {length} bytes are not an image format the decoder recognises (JPEG, PNG, GIF, BMP, TGA, TIFF, WebP, PBM).", inner);
+
+    private void ResizeAndNormalise(Image<Rgb24> image, CropRectangle crop, Span<float> destinationChw)
+    {
+        var resizer = new BicubicResizer(crop.Width, crop.Height, Spec.Resolution);
+        var resized = ArrayPool<byte>.Shared.Rent(resizer.OutputLength);
+        try
+        {
+            if (image.DangerousTryGetSinglePixelMemory(out var pixels))
+            {
+                resizer.Resize(MemoryMarshal.AsBytes(pixels.Span), image.Width * Channels, crop.Top, crop.Left, resized);
+            }
+            else
+            {
+                ResizeFromRows(image, crop, resizer, resized);
+            }
+
+            Normalise(resized.AsSpan(0, resizer.OutputLength), destinationChw);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(resized);
+        }
+    }
+
+    // Fallback when the allocator split the image into several buffers: copy just the crop, then resize.
+    private static void ResizeFromRows(Image<Rgb24> image, CropRectangle crop, BicubicResizer resizer, byte[] resized)
+    {
+        var rowBytes = crop.Width * Channels;
+        var cropped = ArrayPool<byte>.Shared.Rent(rowBytes * crop.Height);
+        try
+        {
+            image.ProcessPixelRows(accessor =>
+            {
+                for (var row = 0; row < crop.Height; row++)
+                {
+                    var source = MemoryMarshal.AsBytes(accessor.GetRowSpan(crop.Top + row).Slice(crop.Left, crop.Width));
+                    source.CopyTo(cropped.AsSpan(row * rowBytes, rowBytes));
+                }
+            });
+
+            resizer.Resize(cropped, rowBytes, 0, 0, resized);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cropped);
+        }
+    }
+
+    private void Normalise(ReadOnlySpan<byte> interleavedRgb, Span<float> destinationChw)
+    {
+        var plane = Spec.Resolution * Spec.Resolution;
+        var red = destinationChw[..plane];
+        var green = destinationChw.Slice(plane, plane);
+        var blue = destinationChw.Slice(2 * plane, plane);
+        ReadOnlySpan<float> redTable = _normalisation.AsSpan(0, 256), greenTable = _normalisation.AsSpan(256, 256), blueTable = _normalisation.AsSpan(512, 256);
+        for (int i = 0, j = 0; i < plane; i++, j += Channels)
+        {
+            red[i] = redTable[interleavedRgb[j]];
+            green[i] = greenTable[interleavedRgb[j + 1]];
+            blue[i] = blueTable[interleavedRgb[j + 2]];
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace EfficientNet.Batch.Inference;
+
+/// <summary>
+/// One ONNX Runtime session for a classifier exported like mmcls does: input "input" [N, 3, R, R] float,
+/// output "probs" [N, classes] (softmax). Create once per model and device and share: <see cref="Run"/> is
+/// safe to call concurrently.
+/// </summary>
+public sealed class ModelSession : IDisposable
+{
+    public const string InputName = "input";
+    public const string OutputName = "probs";
+
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames = [InputName];
+    private readonly string[] _outputNames = [OutputName];
+    private volatile bool _disposed;
+
+    private ModelSession(InferenceSession session, string modelPath, ExecutionProviderChoice provider, int resolution, int classCount)
+    {
+        _session = session;
+        ModelPath = modelPath;
+        Provider = provider;
+        Resolution = resolution;
+        ClassCount = classCount;
+    }
+
+    public string ModelPath { get; }
+
+    /// <summary>Provider the session runs on, and the fallback reason when CUDA was wanted but not usable.</summary>
+    public ExecutionProviderChoice Provider { get; }
+
+    /// <summary>ONNX Runtime's name of the provider, e.g. "CUDAExecutionProvider".</summary>
+    public string ExecutionProvider => Provider.Provider;
+
+    /// <summary>Input side R (from the model's fixed input shape).</summary>
+    public int Resolution { get; }
+
+    public int ClassCount { get; }
+
+    /// <summary>Floats per image in the input batch: 3 · R · R.</summary>
+    public int ImageLength => 3 * Resolution * Resolution;
+
+    /// <summary>Loads <paramref name="onnxPath"/> and checks that its input and output follow the contract above.</summary>
+    /// <exception cref="InvalidDataException">The model's inputs or outputs do not match the contract.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was required and is not usable.</exception>
+    public static ModelSession Open(string onnxPath, InferenceOptions options, ExecutionProviderSelector providerSelector)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(onnxPath);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(providerSelector);
+        if (!File.Exists(onnxPath))
+        {
+            throw new FileNotFoundException($"ONNX model not found: {onnxPath}", onnxPath);
+        }
+
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = options.GraphOptimization switch
+            {
+                GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = options.InterOpThreads,
+        };
+        var provider = providerSelector.Configure(sessionOptions, options.Device, options.DeviceId);
+        var session = new InferenceSession(onnxPath, sessionOptions);
+        try
+        {
+            var (resolution, classCount) = ReadContract(session, onnxPath);
+            return new ModelSession(session, onnxPath, provider, resolution, classCount);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> images. ONNX Runtime reads the caller's input and writes the caller's output
+    /// memory directly (both are pinned for the call), so nothing is copied on the CPU side.
+    /// </summary>
+    /// <param name="batchNchw">count · 3 · R · R floats, images one after another, CHW each.</param>
+    /// <param name="probabilities">Receives count · ClassCount probabilities, one row per image.</param>
+    public unsafe void Run(ReadOnlySpan<float> batchNchw, int count, Span<float> probabilities)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        var inputLength = (long)count * ImageLength;
+        var outputLength = (long)count * ClassCount;
+        if (batchNchw.Length < inputLength)
+        {
+            throw new ArgumentException($"A batch of {count} needs {inputLength} floats; {batchNchw.Length} were given.", nameof(batchNchw));
+        }
+
+        if (probabilities.Length < outputLength)
+        {
+            throw new ArgumentException($"A batch of {count} writes {outputLength} probabilities; the buffer holds {probabilities.Length}.", nameof(probabilities));
+        }
+
+        fixed (float* input = batchNchw)
+        fixed (float* output = probabilities)
+        {
+            using var inputValue = OrtValue.CreateTensorValueWithData(
+                OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [count, 3, Resolution, Resolution], (nint)input, inputLength * sizeof(float));
+            using var outputValue = OrtValue.CreateTensorValueWithData(
+                OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [count, ClassCount], (nint)output, outputLength * sizeof(float));
+            using var runOptions = new RunOptions();
+            _session.Run(runOptions, _inputNames, [inputValue], _outputNames, [outputValue]);
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        _session.Dispose();
+    }
+
+    private static (int Resolution, int ClassCount) ReadContract(InferenceSession session, string onnxPath)
+    {
+        if (!session.InputMetadata.TryGetValue(InputName, out var input) || !session.OutputMetadata.TryGetValue(OutputName, out var output))
+        {
+            throw new InvalidDataException(
+                $"{onnxPath}: expected input '{InputName}' and output '{OutputName}'; the model has inputs " +
+                $"[{string.Join(", ", session.InputMetadata.Keys)}] and outputs [{string.Join(", ", session.OutputMetadata.Keys)}].");
+        }
+
+        var inputShape = input.Dimensions;
+        var outputShape = output.Dimensions;
+        if (input.ElementType != typeof(float) || inputShape.Length != 4 || inputShape[1] != 3 || inputShape[2] < 1 || inputShape[2] != inputShape[3])
+        {
+            throw new InvalidDataException(
+                $"{onnxPath}: input '{InputName}' must be float [N, 3, R, R] with a fixed R; it is {input.ElementType.Name} [{string.Join(", ", inputShape)}].");
+        }
+
+        if (output.ElementType != typeof(float) || outputShape.Length != 2 || outputShape[1] < 1)
+        {
+            throw new InvalidDataException(
+                $"{onnxPath}: output '{OutputName}' must be float [N, classes] with a fixed class count; it is {output.ElementType.Name} [{string.Join(", ", outputShape)}].");
+        }
+
+        return (inputShape[2], outputShape[1]);
+    }
+}
