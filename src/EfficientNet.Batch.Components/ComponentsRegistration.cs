@@ -1,6 +1,7 @@
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Storage;
 using MassTransit;

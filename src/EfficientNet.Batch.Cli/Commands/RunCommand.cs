@@ -5,6 +5,7 @@ using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Models;
+using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -107,7 +108,7 @@ internal static class RunCommand
         try
         {
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);
-            scope.ServiceProvider.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().GetOrCreate(resolved.OnnxPath);
+            scope.ServiceProvider.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
         }
         catch (ModelNotAvailableException e)
         {

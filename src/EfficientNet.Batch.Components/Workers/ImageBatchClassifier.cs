@@ -6,6 +6,7 @@ using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Models;
+using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Options;
 
@@ -41,7 +42,7 @@ public sealed class ImageBatchClassifier(
         CancellationToken cancellationToken)
     {
         var resolved = await models.ResolveAsync(model.ModelId, model.RandomWeights ? model.Seed : null, cancellationToken);
-        var session = sessions.GetOrCreate(resolved.OnnxPath);
+        var session = sessions.Get(resolved.OnnxPath);
         var variant = resolved.Variant;
         var preprocessor = preprocessors.Get(new PreprocessSpec(variant.Resolution, variant.Mean, variant.Std));
         var planeSize = 3 * variant.Resolution * variant.Resolution;
@@ -146,7 +147,7 @@ public sealed class ImageBatchClassifier(
             BatchMetrics.BatchSize.Record(count);
             for (var i = 0; i < count; i++)
             {
-                TopK.Select(probabilities.AsSpan(i * session.ClassCount, session.ClassCount), top);
+                TopK.Select(probabilities.AsSpan(i * session.ClassCount, session.ClassCount), top.Length, top);
                 var input = inputs[indices[i]];
                 records[indices[i]] = new PredictionRecord
                 {

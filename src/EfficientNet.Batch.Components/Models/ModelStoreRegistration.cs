@@ -1,0 +1,28 @@
+using EfficientNet.Batch.Models.Store;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components.Models;
+
+/// <summary>Section "Models".</summary>
+public sealed class ModelStoreOptions
+{
+    public const string SectionName = "Models";
+
+    /// <summary>Local model store; defaults to $EFFNET_MODELS, else ~/.cache/effnet/models.</summary>
+    public string? Directory { get; set; }
+}
+
+public static class ModelStoreRegistration
+{
+    public static IHostApplicationBuilder AddModelStore(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ModelStoreOptions>()
+            .BindConfiguration(ModelStoreOptions.SectionName)
+            .PostConfigure(options => options.Directory ??= builder.Configuration["EFFNET_MODELS"]);
+        builder.Services.AddSingleton(sp => new ModelStore(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory));
+        return builder;
+    }
+}
