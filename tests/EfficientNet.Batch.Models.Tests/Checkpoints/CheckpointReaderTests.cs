@@ -199,10 +199,12 @@ public sealed class CheckpointReaderTests
         Assert.Contains("truncated", ex.Message);
     }
 
-    [Fact]
-    public void Overwritten_legacy_bytes_never_escape_as_anything_but_a_format_error()
+    [Theory]
+    [InlineData(ZipFlat)]
+    [InlineData(Legacy)]
+    public void Overwritten_bytes_never_escape_as_anything_but_a_format_error(string fixture)
     {
-        var original = CheckpointFixtures.Bytes(Legacy);
+        var original = CheckpointFixtures.Bytes(fixture);
         foreach (var value in new byte[] { 0x00, 0x7f, 0xff })
         {
             for (var position = 0; position < original.Length; position += 3)
