@@ -300,16 +300,16 @@ internal sealed class RestrictedUnpickler
         return _storagesByKey[storage.Key];
     }
 
-    private static void SetItems(PickleDict dict, object?[] items)
+    private void SetItems(PickleDict dict, object?[] items)
     {
         if (items.Length % 2 != 0)
         {
-            throw new CheckpointFormatException("SETITEMS/DICT has an odd number of items.");
+            throw Error("SETITEMS/DICT has an odd number of items.");
         }
 
         for (var i = 0; i < items.Length; i += 2)
         {
-            dict.Set(items[i], items[i + 1], -1);
+            dict.Set(items[i], items[i + 1], _opcodeOffset);
         }
     }
 
