@@ -4,6 +4,7 @@ using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Models;
+using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.DependencyInjection;
 

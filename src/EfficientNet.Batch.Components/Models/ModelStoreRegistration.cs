@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
