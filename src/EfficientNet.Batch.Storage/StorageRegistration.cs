@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace EfficientNet.Batch.Storage;
+
+public static class StorageRegistration
+{
+    /// <summary>
+    /// Registers <see cref="IStorageResolver"/> and <see cref="DatasetReader"/> (singletons) and binds
+    /// <see cref="StorageOptions"/> from the <c>Storage</c> section, validated when the host starts.
+    /// </summary>
+    public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOptions<StorageOptions>()
+            .BindConfiguration(StorageOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                if (string.IsNullOrWhiteSpace(options.AzureConnectionString))
+                {
+                    // The variable every Azure tool honours; hosts usually see it through configuration already.
+                    options.AzureConnectionString = configuration[StorageOptions.ConnectionStringEnvironmentVariable]
+                                                    ?? Environment.GetEnvironmentVariable(StorageOptions.ConnectionStringEnvironmentVariable);
+                }
+            })
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton<IStorageResolver, StorageResolver>();
+        builder.Services.TryAddSingleton<DatasetReader>();
+        return builder;
+    }
+}
