@@ -15,7 +15,8 @@ internal static class CliHost
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
-        var values = new Dictionary<string, string?>(settings);
+        // Unset values are left out, so that the options' defaults apply.
+        var values = settings.Where(p => p.Value is not null).ToDictionary();
         if (!string.IsNullOrWhiteSpace(modelsDirectory))
         {
             values["Models:Directory"] = Path.GetFullPath(modelsDirectory);

@@ -133,7 +133,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
             ["Coordinator__OutputLocation"] = $"az://results-{_run}",
             ["Models__Directory"] = _models,
             ["Worker__Name"] = name,
-            ["Worker__BatchSize"] = "8",
+            ["Inference__BatchSize"] = "8",
         });
         _hosts.Add(host);
         await host.WaitUntilReadyAsync(ReadyTimeout);

@@ -25,7 +25,7 @@ public sealed class InfrastructureFixture : IAsyncLifetime
         RabbitMqUri = Environment.GetEnvironmentVariable("RABBITMQ_URI") ?? "";
         if (RabbitMqUri.Length == 0)
         {
-            _rabbit = new RabbitMqBuilder().WithImage("rabbitmq:3.13.7-alpine").Build();
+            _rabbit = new RabbitMqBuilder("rabbitmq:3.13.7-alpine").Build();
             await _rabbit.StartAsync();
             RabbitMqUri = _rabbit.GetConnectionString();
         }
@@ -33,8 +33,7 @@ public sealed class InfrastructureFixture : IAsyncLifetime
         AzureConnectionString = Environment.GetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING") ?? "";
         if (AzureConnectionString.Length == 0)
         {
-            _azurite = new ContainerBuilder()
-                .WithImage("mcr.microsoft.com/azure-storage/azurite:3.35.0")
+            _azurite = new ContainerBuilder("mcr.microsoft.com/azure-storage/azurite:3.35.0")
                 .WithCommand("azurite-blob", "--blobHost", "0.0.0.0", "--skipApiVersionCheck", "--inMemoryPersistence", "--disableTelemetry")
                 .WithPortBinding(10000, true)
                 .WithWaitStrategy(Wait.ForUnixContainer().UntilInternalTcpPortIsAvailable(10000))

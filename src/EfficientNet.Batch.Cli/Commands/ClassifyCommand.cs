@@ -3,7 +3,6 @@ using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.DependencyInjection;

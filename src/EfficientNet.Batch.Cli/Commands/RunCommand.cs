@@ -4,8 +4,6 @@ using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
-using EfficientNet.Batch.Models;
-using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.ServiceDefaults;
 using MassTransit;
@@ -46,7 +44,7 @@ internal static class RunCommand
             ["Messaging:Transport"] = nameof(MessagingTransport.InMemory),
             ["Coordinator:StateLocation"] = Path.Combine(outputDirectory, ".effnet-state"),
             ["Coordinator:OutputLocation"] = outputDirectory,
-            ["Worker:BatchSize"] = values.BatchSize?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Inference:BatchSize"] = values.BatchSize?.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Worker:DecodeParallelism"] = values.DecodeThreads?.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.AddCoordinatorComponents();

@@ -1,9 +1,7 @@
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
-using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

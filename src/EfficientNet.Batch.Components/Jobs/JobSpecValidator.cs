@@ -1,8 +1,6 @@
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
-using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 
 namespace EfficientNet.Batch.Components.Jobs;

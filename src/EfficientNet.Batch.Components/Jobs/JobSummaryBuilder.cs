@@ -1,6 +1,5 @@
 using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
-using EfficientNet.Batch.Models.Store;
 
 namespace EfficientNet.Batch.Components.Jobs;
 

@@ -1,5 +1,4 @@
 using EfficientNet.Batch.Components.Workers;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;

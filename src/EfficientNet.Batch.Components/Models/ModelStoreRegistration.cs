@@ -1,6 +1,4 @@
-using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;

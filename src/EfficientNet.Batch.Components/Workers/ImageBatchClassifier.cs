@@ -6,7 +6,6 @@ using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Models;
-using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Options;
@@ -33,7 +32,8 @@ public sealed class ImageBatchClassifier(
     ModelStore models,
     ModelSessionCache sessions,
     PreprocessorCache preprocessors,
-    IOptions<WorkerOptions> options)
+    IOptions<WorkerOptions> options,
+    IOptions<InferenceOptions> inference)
 {
     public async Task<ClassificationRun> ClassifyAsync(
         ModelRef model,
@@ -47,7 +47,7 @@ public sealed class ImageBatchClassifier(
         var variant = resolved.Variant;
         var preprocessor = preprocessors.Get(new PreprocessSpec(variant.Resolution, variant.Mean, variant.Std));
         var planeSize = 3 * variant.Resolution * variant.Resolution;
-        var batchSize = Math.Max(1, Math.Min(options.Value.BatchSize, inputs.Count));
+        var batchSize = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
         var records = new PredictionRecord[inputs.Count];
         var names = ImageNetClasses.Names;
 

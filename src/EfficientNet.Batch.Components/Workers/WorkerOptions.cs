@@ -19,10 +19,6 @@ public sealed class WorkerOptions
     [Range(0, 256)]
     public int DecodeParallelism { get; set; }
 
-    /// <summary>Images per inference batch.</summary>
-    [Range(1, 512)]
-    public int BatchSize { get; set; } = 16;
-
     /// <summary>Largest encoded image accepted, in bytes; larger files become error records.</summary>
     [Range(1, long.MaxValue)]
     public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
