@@ -11,7 +11,7 @@ namespace EfficientNet.Batch.IntegrationTests;
 /// </summary>
 public sealed class InfrastructureFixture : IAsyncLifetime
 {
-    private const string AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuw3Pf6sZ1C5yAVr6KsTWA0zdvl5dHMbC2Js==";
+    private const string AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private RabbitMqContainer? _rabbit;
     private IContainer? _azurite;
