@@ -1,0 +1,282 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
+using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Contracts;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+/// <summary>Coordinator and worker consumers together on MassTransit's in-memory test harness, with the file-system
+/// store and a real (untrained) EfficientNet-B0: the whole job flow without a broker.</summary>
+public sealed class InMemoryBusJobTests : IDisposable
+{
+    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(3);
+
+    private readonly string _models = Directory.CreateTempSubdirectory("effnet-models-").FullName;
+    private readonly string _work = Directory.CreateTempSubdirectory("effnet-work-").FullName;
+    private readonly List<string> _datasets = [];
+
+    public void Dispose()
+    {
+        foreach (var dir in _datasets.Append(_models).Append(_work))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private IHost BuildHost()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Coordinator:StateLocation"] = Path.Combine(_work, "state"),
+            ["Coordinator:OutputLocation"] = Path.Combine(_work, "results"),
+            ["Models:Directory"] = _models,
+            ["Inference:BatchSize"] = "4",
+            ["Worker:Name"] = "test-worker",
+        });
+        builder.AddCoordinatorComponents();
+        builder.AddWorkerComponents();
+        builder.Services.AddMassTransitTestHarness(bus =>
+        {
+            bus.AddCoordinatorConsumers();
+            bus.AddWorkerConsumers();
+        });
+        return builder.Build();
+    }
+
+    private string Dataset(IEnumerable<(string Source, string RelativePath)> files)
+    {
+        var root = TestData.DatasetOf(files);
+        _datasets.Add(root);
+        return root;
+    }
+
+    private static async Task<JobRecord> RunJobAsync(IHost host, JobSpec spec)
+    {
+        await using var scope = host.Services.CreateAsyncScope();
+        var coordinator = scope.ServiceProvider.GetRequiredService<JobCoordinator>();
+        var record = await coordinator.SubmitAsync(NewId.NextGuid(), spec, CancellationToken.None);
+        var endpoint = await scope.ServiceProvider.GetRequiredService<IBus>().GetSendEndpoint(new Uri("queue:submit-job"));
+        await endpoint.Send(new SubmitJob(record.JobId, spec));
+        return await WaitForTerminalAsync(coordinator, record.JobId);
+    }
+
+    private static async Task<JobRecord> WaitForTerminalAsync(JobCoordinator coordinator, Guid jobId)
+    {
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var view = await coordinator.GetStatusAsync(jobId, CancellationToken.None);
+            if (view is { Status: JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed })
+            {
+                var records = coordinator.ListAsync(CancellationToken.None);
+                await foreach (var record in records)
+                {
+                    if (record.JobId == jobId)
+                    {
+                        return record;
+                    }
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Job {jobId} did not finish in {JobTimeout}.");
+    }
+
+    private static List<JsonObject> ReadPredictions(JobRecord job) =>
+        File.ReadAllLines(Path.Combine(job.Output, "predictions.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+
+    private static JsonNode ReadSummary(JobRecord job) => JsonNode.Parse(File.ReadAllText(Path.Combine(job.Output, "summary.json")))!;
+
+    [Fact]
+    public async Task A_job_writes_one_line_per_image_with_bad_files_as_error_records_and_a_summary()
+    {
+        var photos = TestData.FirstPhotos(7);
+        var dataset = Dataset(photos.Select(p => (p, "photos/" + Path.GetFileName(p)))
+            .Append((Path.Combine(TestData.BadInputs, "truncated.jpg"), "bad/truncated.jpg"))
+            .Append((Path.Combine(TestData.BadInputs, "not-an-image.jpg"), "bad/not-an-image.jpg")));
+        await File.WriteAllTextAsync(Path.Combine(dataset, "notes.txt.md"), "not an image");
+        using var host = BuildHost();
+        await host.StartAsync();
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true, Seed = 3, ShardSize = 3, TopK = 2 });
+
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal(3, job.ShardCount);
+        var predictions = ReadPredictions(job);
+        Assert.Equal(9, predictions.Count);
+        Assert.Equal(9, predictions.Select(p => p["path"]!.GetValue<string>()).Distinct().Count());
+        foreach (var p in predictions.Where(p => p["path"]!.GetValue<string>().StartsWith("photos/", StringComparison.Ordinal)))
+        {
+            Assert.Equal(2, p["top"]!.AsArray().Count);
+        }
+
+        var truncated = predictions.Single(p => p["path"]!.GetValue<string>() == "bad/truncated.jpg");
+        Assert.Equal("corrupt", truncated["errorKind"]!.GetValue<string>());
+        Assert.Contains("truncated", truncated["error"]!.GetValue<string>(), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("unknown-format", predictions.Single(p => p["path"]!.GetValue<string>() == "bad/not-an-image.jpg")["errorKind"]!.GetValue<string>());
+
+        var summary = ReadSummary(job);
+        Assert.Equal(7, summary["imagesOk"]!.GetValue<long>());
+        Assert.Equal(2, summary["imagesFailed"]!.GetValue<long>());
+        Assert.Equal(1, summary["skippedFiles"]!.GetValue<long>());
+        Assert.Equal("efficientnet_b0", summary["model"]!["id"]!.GetValue<string>());
+        Assert.True(summary["untrained"]!.GetValue<bool>());
+        Assert.Contains("seed 3", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(3, summary["shardsByWorker"]!["test-worker"]!.GetValue<int>());
+        Assert.Equal(7, summary["top1Histogram"]!.AsArray().Sum(c => c!["count"]!.GetValue<long>()));
+        Assert.True(host.Services.GetRequiredService<ITestHarness>().Published.Select<JobCompleted>().Any());
+    }
+
+    [Fact]
+    public async Task A_manifest_with_labels_gives_accuracy_and_keeps_manifest_order()
+    {
+        var photos = TestData.FirstPhotos(4);
+        var dataset = Dataset(photos.Select(p => (p, "img/" + Path.GetFileName(p))));
+        var manifest = Path.Combine(dataset, "manifest.csv");
+        await File.WriteAllLinesAsync(manifest, ["path,label", .. photos.Select((p, i) => $"img/{Path.GetFileName(p)},{i}").Reverse(), "img/missing.jpg,5"]);
+        using var host = BuildHost();
+        await host.StartAsync();
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = manifest, Model = "efficientnet_b0", RandomWeights = true, ShardSize = 2 });
+
+        var predictions = ReadPredictions(job);
+        Assert.Equal(
+            photos.Select(p => "img/" + Path.GetFileName(p)).Reverse().Append("img/missing.jpg"),
+            predictions.Select(p => p["path"]!.GetValue<string>()));
+        Assert.Equal([3, 2, 1, 0, 5], predictions.Select(p => p["label"]!.GetValue<int>()));
+        Assert.Equal("not-found", predictions[^1]["errorKind"]!.GetValue<string>());
+        var accuracy = ReadSummary(job)["accuracy"]!;
+        Assert.Equal(4, accuracy["labelled"]!.GetValue<long>());
+        Assert.InRange(accuracy["top1"]!.GetValue<double>(), 0, 1);
+    }
+
+    [Fact]
+    public async Task Missing_weights_fail_the_shards_whose_images_become_error_records()
+    {
+        var dataset = Dataset(TestData.FirstPhotos(3).Select(p => (p, Path.GetFileName(p))));
+        using var host = BuildHost();
+        await host.StartAsync();
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = dataset, Model = "efficientnet_b1", RandomWeights = false, ShardSize = 2 });
+
+        Assert.Equal(JobStatus.CompletedWithErrors, job.Status);
+        var predictions = ReadPredictions(job);
+        Assert.Equal(3, predictions.Count);
+        Assert.All(predictions, p =>
+        {
+            Assert.Equal("shard-failed", p["errorKind"]!.GetValue<string>());
+            Assert.Contains("effnet models import", p["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        });
+        var summary = ReadSummary(job);
+        Assert.Equal(2, summary["failedShards"]!.AsArray().Count);
+        Assert.Equal(3, summary["imagesFailed"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task A_missing_dataset_fails_the_job_with_a_reason()
+    {
+        using var host = BuildHost();
+        await host.StartAsync();
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = Path.Combine(_work, "no-such-folder"), Model = "efficientnet_b0", RandomWeights = true });
+
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Contains("no-such-folder", job.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_coordinator_that_starts_finds_unfinished_jobs_in_the_state_store_and_runs_them()
+    {
+        var dataset = Dataset(TestData.FirstPhotos(2).Select(p => (p, Path.GetFileName(p))));
+        Guid jobId;
+        using (var first = BuildHost())
+        {
+            // Accepted, but the process stops before it dispatches anything.
+            await first.StartAsync();
+            await using (var scope = first.Services.CreateAsyncScope())
+            {
+                var record = await scope.ServiceProvider.GetRequiredService<JobCoordinator>()
+                    .SubmitAsync(NewId.NextGuid(), new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true }, CancellationToken.None);
+                jobId = record.JobId;
+            }
+
+            await first.StopAsync();
+        }
+
+        using var second = BuildHost();
+        await second.StartAsync();
+        await using var secondScope = second.Services.CreateAsyncScope();
+        var job = await WaitForTerminalAsync(secondScope.ServiceProvider.GetRequiredService<JobCoordinator>(), jobId);
+
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal(2, ReadPredictions(job).Count);
+    }
+
+    [Fact]
+    public async Task Invalid_requests_are_refused_with_every_reason()
+    {
+        using var host = BuildHost();
+        await using var scope = host.Services.CreateAsyncScope();
+        var coordinator = scope.ServiceProvider.GetRequiredService<JobCoordinator>();
+
+        var error = await Assert.ThrowsAsync<JobValidationException>(() => coordinator.SubmitAsync(
+            Guid.NewGuid(), new JobSpec { Dataset = "s3://bucket/x", Model = "efficientnet_b42", ShardSize = 0, TopK = 0 }, CancellationToken.None));
+
+        Assert.Equal(4, error.Errors.Count);
+        Assert.Contains(error.Errors, e => e.Contains("efficientnet_b42", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("shardSize", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.Contains("topK", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("'dataset'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Classified_images_are_counted_on_the_project_meter()
+    {
+        long ok = 0, errors = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == BatchMetrics.Name && instrument.Name == "effnet.images.processed")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "effnet.outcome")
+                {
+                    if ((string?)tag.Value == "ok")
+                    {
+                        Interlocked.Add(ref ok, value);
+                    }
+                    else
+                    {
+                        Interlocked.Add(ref errors, value);
+                    }
+                }
+            }
+        });
+        listener.Start();
+        var dataset = Dataset(TestData.FirstPhotos(3).Select(p => (p, Path.GetFileName(p)))
+            .Append((Path.Combine(TestData.BadInputs, "empty.jpg"), "empty.jpg")));
+        using var host = BuildHost();
+        await host.StartAsync();
+
+        await RunJobAsync(host, new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true });
+
+        // Other tests may run in parallel in this process: at least this job's images must have been counted.
+        Assert.True(Interlocked.Read(ref ok) >= 3);
+        Assert.True(Interlocked.Read(ref errors) >= 1);
+    }
+}
