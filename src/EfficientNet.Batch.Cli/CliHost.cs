@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace EfficientNet.Batch.Cli;
 
@@ -29,6 +31,8 @@ internal static class CliHost
             options.SingleLine = true;
             options.TimestampFormat = null;
         });
+        // Logs go to stderr so that stdout carries only results (e.g. `classify --json` lines).
+        builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The one line that says which execution provider (CUDA or CPU) runs the model.
         builder.Logging.AddFilter("EfficientNet.Batch.Inference", LogLevel.Information);

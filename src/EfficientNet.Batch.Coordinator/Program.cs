@@ -9,6 +9,3 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapJobsApi();
 app.Run();
-
-/// <summary>Entry point, visible to the integration tests' WebApplicationFactory.</summary>
-public partial class Program;

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace EfficientNet.Batch.IntegrationTests;
+
+/// <summary>The <c>effnet</c> command as a user runs it: a separate process, exit codes and output.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("effnet-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private async Task<(int ExitCode, string Out, string Error)> EffnetAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet", [TestPaths.HostAssembly("EfficientNet.Batch.Cli").Replace("EfficientNet.Batch.Cli.dll", "effnet.dll", StringComparison.Ordinal), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["EFFNET_MODELS"] = Path.Combine(_work, "models");
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task Run_on_the_bad_inputs_writes_one_error_record_per_broken_file()
+    {
+        var output = Path.Combine(_work, "out");
+
+        var (exitCode, stdout, stderr) = await EffnetAsync("run", TestPaths.BadInputs, "--model", "efficientnet_b0", "--random-weights", "--out", output);
+
+        Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
+        Assert.Contains("UNTRAINED", stderr, StringComparison.Ordinal);
+        var lines = File.ReadAllLines(Path.Combine(output, "predictions.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(Directory.GetFiles(TestPaths.BadInputs).Length, lines.Count);
+        foreach (var name in new[] { "truncated.jpg", "empty.jpg", "not-an-image.jpg", "bomb-50000x50000.png" })
+        {
+            var record = lines.Single(l => l["path"]!.GetValue<string>() == name);
+            Assert.False(string.IsNullOrWhiteSpace(record["error"]?.GetValue<string>()), $"{name} has no reason");
+        }
+
+        Assert.NotNull(lines.Single(l => l["path"]!.GetValue<string>() == "cmyk.jpg")["top"]);
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
+        Assert.Equal(4, summary["imagesFailed"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task Classify_json_prints_one_object_per_image_in_the_documented_shape()
+    {
+        var photo = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).First();
+        var broken = Path.Combine(TestPaths.BadInputs, "not-an-image.jpg");
+
+        var (exitCode, stdout, stderr) = await EffnetAsync("classify", photo, broken, "--model", "efficientnet_es", "--random-weights", "--top", "3", "--json");
+
+        Assert.True(exitCode is 0 or 4, $"exit {exitCode}: {stderr}");
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Equal(photo, lines[0]["path"]!.GetValue<string>());
+        var top = lines[0]["top"]!.AsArray();
+        Assert.Equal(3, top.Count);
+        Assert.All(top, c =>
+        {
+            Assert.InRange(c!["index"]!.GetValue<int>(), 0, 999);
+            Assert.False(string.IsNullOrEmpty(c["name"]!.GetValue<string>()));
+            Assert.InRange(c["probability"]!.GetValue<float>(), 0f, 1f);
+        });
+        Assert.Equal(broken, lines[1]["path"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(lines[1]["error"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Without_weights_the_user_is_told_what_to_do()
+    {
+        var photo = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).First();
+
+        var (exitCode, _, stderr) = await EffnetAsync("classify", photo, "--model", "efficientnet_b0");
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains("effnet models import", stderr, StringComparison.Ordinal);
+        Assert.Contains("--random-weights", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_model_is_refused_with_a_reason()
+    {
+        var (exitCode, _, stderr) = await EffnetAsync("run", TestPaths.Samples, "--model", "resnet50", "--random-weights", "--out", Path.Combine(_work, "o"));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("resnet50", stderr, StringComparison.Ordinal);
+    }
+}
