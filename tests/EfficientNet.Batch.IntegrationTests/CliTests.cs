@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace EfficientNet.Batch.IntegrationTests;
@@ -10,22 +9,8 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
-    private async Task<(int ExitCode, string Out, string Error)> EffnetAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet", [TestPaths.HostAssembly("EfficientNet.Batch.Cli").Replace("EfficientNet.Batch.Cli.dll", "effnet.dll", StringComparison.Ordinal), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["EFFNET_MODELS"] = Path.Combine(_work, "models");
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private Task<(int ExitCode, string Out, string Error)> EffnetAsync(params string[] args) =>
+        Effnet.RunAsync(new Dictionary<string, string> { ["EFFNET_MODELS"] = Path.Combine(_work, "models") }, args);
 
     [Fact]
     public async Task Run_on_the_bad_inputs_writes_one_error_record_per_broken_file()

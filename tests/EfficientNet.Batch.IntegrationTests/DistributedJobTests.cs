@@ -92,7 +92,11 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
 
         // No worker yet: the shards wait in RabbitMQ while the first coordinator dies.
         var first = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator-1");
-        var jobId = await SubmitAsync(first, dataset, shardSize: 8);
+        var (submitted, submitOut, submitError) = await Effnet.RunAsync(
+            new Dictionary<string, string>(),
+            "submit", dataset, "--model", "efficientnet_b0", "--random-weights", "--seed", "7", "--shard-size", "8", "--coordinator", first.BaseAddress.ToString());
+        Assert.True(submitted == 0, $"effnet submit exited {submitted}: {submitOut}{submitError}");
+        var jobId = JsonNode.Parse(submitOut)!["jobId"]!.GetValue<Guid>();
         await WaitUntilAsync(first, jobId, s => s["status"]!.GetValue<string>() == "Running" && s["shards"]!.GetValue<int>() == 4);
         await first.DisposeAsync();
         _hosts.Remove(first);
@@ -105,6 +109,9 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         Assert.Equal(30, status["imagesOk"]!.GetValue<long>());
         var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
         Assert.Equal(30, (await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl")).Count);
+        var (exitCode, statusOut, _) = await Effnet.RunAsync(new Dictionary<string, string>(), "status", jobId.ToString(), "--coordinator", second.BaseAddress.ToString());
+        Assert.Equal(0, exitCode);
+        Assert.Equal("Completed", JsonNode.Parse(statusOut)!["status"]!.GetValue<string>());
     }
 
     private async Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string> badFiles)
