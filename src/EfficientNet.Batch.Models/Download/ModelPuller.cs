@@ -14,10 +14,24 @@ public sealed class ModelPuller(CheckpointDownloader downloader, CheckpointImpor
 
     /// <exception cref="UnknownModelException">The id is not in the catalogue.</exception>
     /// <exception cref="ModelDownloadFailedException">No URL gave an importable checkpoint; lists every attempt.</exception>
-    public async Task<ResolvedModel> PullAsync(string modelId, IPullReporter? reporter, CancellationToken ct)
+    public Task<ResolvedModel> PullAsync(string modelId, IPullReporter? reporter, CancellationToken ct)
     {
         var variant = ModelCatalogue.Get(modelId);
-        var urls = variant.CheckpointUrls.Select(u => CheckpointMirror.Apply(u, mirror)).ToList();
+        return PullFromAsync(variant.Id, [.. variant.CheckpointUrls.Select(u => CheckpointMirror.Apply(u, mirror))], reporter, ct);
+    }
+
+    /// <summary>Like <see cref="PullAsync"/> with URLs of the caller's choice (a checkpoint the catalogue does not list,
+    /// such as an EdgeTPU file). Each file name must end in <c>-{first 8 hex digits of its SHA-256}.pth</c>.</summary>
+    /// <exception cref="ArgumentException">A URL's file name carries no hash; nothing was downloaded.</exception>
+    public async Task<ResolvedModel> PullFromAsync(string modelId, IReadOnlyList<Uri> urls, IPullReporter? reporter, CancellationToken ct)
+    {
+        var variant = ModelCatalogue.Get(modelId);
+        foreach (var url in urls)
+        {
+            // Fail before any download when a name carries no hash to verify against.
+            _ = CheckpointUrl.Sha256Prefix(Path.GetFileName(url.AbsolutePath));
+        }
+
         var attempts = new List<PullAttempt>();
         for (var i = 0; i < urls.Count; i++)
         {
