@@ -8,7 +8,7 @@ public sealed class ModelDownloadFailedException(string modelId, IReadOnlyList<P
     : Exception($"Could not download model '{modelId}': "
         + (attempts.Count == 0
             ? "the catalogue lists no checkpoint URL for it."
-            : string.Join(" ", attempts.Select((a, i) => $"[{i + 1}/{attempts.Count}] {a.Url}: {a.Reason}.")))
+            : string.Join(" ", attempts.Select((a, i) => $"[{i + 1}/{attempts.Count}] {a.Url}: {a.Reason.TrimEnd('.')}.")))
         + $" Import a checkpoint by hand with `effnet models import FILE --model {modelId}`.")
 {
     public string ModelId { get; } = modelId;

@@ -29,7 +29,14 @@ public sealed class ModelPuller(CheckpointDownloader downloader, CheckpointImpor
         foreach (var url in urls)
         {
             // Fail before any download when a name carries no hash to verify against.
-            _ = CheckpointUrl.Sha256Prefix(Path.GetFileName(url.AbsolutePath));
+            try
+            {
+                _ = CheckpointUrl.Sha256Prefix(Path.GetFileName(url.AbsolutePath));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"{url}: the file name must end in -<first 8 hex digits of its SHA-256>.pth so the download can be verified.", e);
+            }
         }
 
         var attempts = new List<PullAttempt>();

@@ -59,14 +59,14 @@ internal static class OnnxModelImport
                 || inputShape[2] != r || inputShape[3] != r)
             {
                 throw new OnnxModelRejectedException(path,
-                    $"input '{inputName}' is {input.ElementType.Name} {Shape(inputShape)}; {variant.Id} needs float [N, 3, {r}, {r}].");
+                    $"input '{inputName}' is {TypeName(input.ElementType)} {Shape(inputShape)}; {variant.Id} needs float [N, 3, {r}, {r}].");
             }
 
             var outputShape = output.Dimensions;
             if (output.ElementType != typeof(float) || outputShape.Length != 2 || outputShape[1] != ArchSpec.ClassCount)
             {
                 throw new OnnxModelRejectedException(path,
-                    $"output '{outputName}' is {output.ElementType.Name} {Shape(outputShape)}; {variant.Id} needs float [N, {ArchSpec.ClassCount}].");
+                    $"output '{outputName}' is {TypeName(output.ElementType)} {Shape(outputShape)}; {variant.Id} needs float [N, {ArchSpec.ClassCount}].");
             }
 
             return (inputName, outputName);
@@ -108,6 +108,8 @@ internal static class OnnxModelImport
             }
         }
     }
+
+    private static string TypeName(Type type) => type == typeof(float) ? "float" : type.Name.ToLowerInvariant();
 
     private static string Shape(int[] dims) => $"[{string.Join(", ", dims.Select(d => d < 0 ? "N" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
 }

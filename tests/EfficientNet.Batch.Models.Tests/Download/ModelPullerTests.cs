@@ -121,6 +121,18 @@ public sealed class ModelPullerTests : IAsyncLifetime
         Assert.Equal(["/" + seedName], _server.RequestedPaths);
     }
 
+    [Fact]
+    public async Task Url_without_a_hash_in_its_name_is_refused_before_any_download()
+    {
+        var good = TestFiles.HonestName("efficientnet_es_test", TestCheckpoints.Es);
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Puller().PullFromAsync(
+            "efficientnet_es", [_server.UrlOf(good), _server.UrlOf("model.pth")], null, CancellationToken.None));
+
+        Assert.Contains("model.pth: the file name must end in", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_server.RequestedPaths);
+    }
+
     private async Task<string> WriteAsync(string name, byte[] bytes)
     {
         Directory.CreateDirectory(_temp.Sub("input"));

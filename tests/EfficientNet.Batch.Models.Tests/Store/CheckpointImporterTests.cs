@@ -98,7 +98,7 @@ public sealed class CheckpointImporterTests : IDisposable
         var error = await Assert.ThrowsAsync<OnnxModelRejectedException>(
             () => _importer.ImportFileAsync("efficientnet_em", path, null, CancellationToken.None));
 
-        Assert.Contains("[N, 3, 224, 224]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("is float [N, 3, 224, 224]", error.Message, StringComparison.Ordinal);
         Assert.Contains("needs float [N, 3, 240, 240]", error.Message, StringComparison.Ordinal);
         Assert.False(_store.HasImportedWeights("efficientnet_em"));
     }
