@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using EfficientNet.Batch.Models.Download;
 using Spectre.Console;
 
@@ -14,12 +15,28 @@ internal static class PullProgressDisplay
             return await pull(new PlainReporter(Console.Error));
         }
 
-        return await AnsiConsole.Progress()
+        // Spectre drops the live rows when the callback throws; hold the failure until the display has finished so the
+        // rows of failed attempts (with their reasons) stay on screen above the error.
+        ExceptionDispatchInfo? failure = null;
+        var result = await AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
                 new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-            .StartAsync(context => pull(new LiveReporter(context)));
+            .StartAsync(async context =>
+            {
+                try
+                {
+                    return await pull(new LiveReporter(context));
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                    return default;
+                }
+            });
+        failure?.Throw();
+        return result!;
     }
 
     private static string FileName(Uri url) => Path.GetFileName(url.AbsolutePath);

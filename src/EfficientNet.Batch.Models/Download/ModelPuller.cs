@@ -9,6 +9,9 @@ namespace EfficientNet.Batch.Models.Download;
 /// fallback) and imports the first one that arrives intact and fits the architecture.</summary>
 public sealed class ModelPuller(CheckpointDownloader downloader, CheckpointImporter importer, ModelStore store, Uri? mirror = null)
 {
+    /// <summary>Temp files in the staging directory older than this are left over from killed processes.</summary>
+    public static readonly TimeSpan AbandonedAfter = TimeSpan.FromDays(1);
+
     /// <summary>Temp files of downloads in progress live here, inside the store.</summary>
     public string StagingDirectory => Path.Combine(store.Root, ".downloads");
 
@@ -39,6 +42,7 @@ public sealed class ModelPuller(CheckpointDownloader downloader, CheckpointImpor
             }
         }
 
+        DeleteAbandonedDownloads();
         var attempts = new List<PullAttempt>();
         for (var i = 0; i < urls.Count; i++)
         {
@@ -63,5 +67,20 @@ public sealed class ModelPuller(CheckpointDownloader downloader, CheckpointImpor
         }
 
         throw new ModelDownloadFailedException(variant.Id, attempts);
+    }
+
+    /// <summary>A killed process cannot delete its temp file; anything this old is no download in progress.</summary>
+    private void DeleteAbandonedDownloads()
+    {
+        if (!Directory.Exists(StagingDirectory))
+        {
+            return;
+        }
+
+        var cutoff = DateTime.UtcNow - AbandonedAfter;
+        foreach (var file in new DirectoryInfo(StagingDirectory).EnumerateFiles("*.tmp").Where(f => f.LastWriteTimeUtc < cutoff))
+        {
+            file.Delete();
+        }
     }
 }

@@ -133,6 +133,24 @@ public sealed class ModelPullerTests : IAsyncLifetime
         Assert.Empty(_server.RequestedPaths);
     }
 
+    [Fact]
+    public async Task Pull_deletes_temp_files_abandoned_by_killed_processes_but_not_recent_ones()
+    {
+        var puller = Puller();
+        Directory.CreateDirectory(puller.StagingDirectory);
+        var abandoned = Path.Combine(puller.StagingDirectory, ".old.pth.1.tmp");
+        var recent = Path.Combine(puller.StagingDirectory, ".new.pth.2.tmp");
+        await File.WriteAllBytesAsync(abandoned, [1]);
+        await File.WriteAllBytesAsync(recent, [2]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow - ModelPuller.AbandonedAfter - TimeSpan.FromHours(1));
+
+        await Assert.ThrowsAsync<ModelDownloadFailedException>(
+            () => puller.PullFromAsync("efficientnet_es", [_server.UrlOf("gone-12345678.pth")], null, CancellationToken.None));
+
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(recent));
+    }
+
     private async Task<string> WriteAsync(string name, byte[] bytes)
     {
         Directory.CreateDirectory(_temp.Sub("input"));
