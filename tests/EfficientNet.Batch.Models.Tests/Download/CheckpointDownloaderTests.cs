@@ -81,6 +81,22 @@ public sealed class CheckpointDownloaderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Body_shorter_than_its_content_length_is_refused_even_when_the_handler_does_not_notice()
+    {
+        var body = TestFiles.RandomBytes(1000, 6);
+        var name = TestFiles.HonestName("efficientnet_b0_test", body);
+        // Sockets enforce Content-Length themselves; other handlers (mirrors' proxies, test doubles) may not.
+        using var http = new HttpClient(new ShortBodyHandler(body, announcedLength: 5000));
+
+        var error = await Assert.ThrowsAsync<CheckpointDownloadException>(
+            () => new CheckpointDownloader(http).DownloadAsync(new Uri("http://mirror.invalid/" + name), Staging, null, CancellationToken.None));
+
+        Assert.Equal(DownloadFailure.Interrupted, error.Failure);
+        Assert.Contains("received 1,000 of 5,000 bytes", error.Message, StringComparison.Ordinal);
+        Assert.Empty(TestFiles.FilesUnder(Staging));
+    }
+
+    [Fact]
     public async Task Http_error_status_is_reported_with_its_code()
     {
         var error = await Assert.ThrowsAsync<CheckpointDownloadException>(
@@ -146,5 +162,15 @@ public sealed class CheckpointMirrorTests
     public void Mirror_that_is_not_an_http_url_is_rejected()
     {
         Assert.Throws<ArgumentException>(() => CheckpointMirror.Resolve("ftp://example.org/x"));
+    }
+}
+
+internal sealed class ShortBodyHandler(byte[] body, long announcedLength) : HttpMessageHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentLength = announcedLength;
+        return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = content });
     }
 }
