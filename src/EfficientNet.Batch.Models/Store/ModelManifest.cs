@@ -31,7 +31,20 @@ public sealed record ModelManifest(
     public static async Task<ModelManifest> ReadAsync(string path, CancellationToken ct)
     {
         await using var stream = File.OpenRead(path);
-        return await JsonSerializer.DeserializeAsync<ModelManifest>(stream, Options, ct)
-            ?? throw new InvalidDataException($"{path} is empty.");
+        return await ReadAsync(stream, path, ct);
+    }
+
+    /// <param name="source">Named in errors: a path or a blob key.</param>
+    public static async Task<ModelManifest> ReadAsync(Stream stream, string source, CancellationToken ct)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync<ModelManifest>(stream, Options, ct)
+                ?? throw new InvalidDataException($"{source} is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not a model manifest: {e.Message}", e);
+        }
     }
 }

@@ -58,6 +58,42 @@ public sealed class ModelStore
         return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, ct);
     }
 
+    /// <summary>Checks an exported ONNX model (mmcls pytorch2onnx, mmdeploy, or one of ours) against the variant:
+    /// loadable by ONNX Runtime, one float input [N, 3, R, R] at the variant's resolution, one float output [N, 1000].
+    /// Input and output are renamed to <c>input</c>/<c>probs</c> if needed, then stored as the model's weights.</summary>
+    /// <exception cref="OnnxModelRejectedException">The file is not a loadable ONNX model for this variant.</exception>
+    public async Task<ResolvedModel> ImportOnnxAsync(string modelId, string onnxPath, string sourceName, string sourceSha256, CancellationToken ct)
+    {
+        var variant = ModelCatalogue.Get(modelId);
+        var description = $"imported from {sourceName} (sha256 {sourceSha256})";
+        var onnx = await Task.Run(() => OnnxModelImport.Prepare(variant, onnxPath), ct);
+        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, ct);
+    }
+
+    /// <summary>True when imported (or pulled) weights are in the store; random-seed models do not count.</summary>
+    public bool HasImportedWeights(string modelId)
+    {
+        var variant = ModelCatalogue.Get(modelId);
+        return File.Exists(ManifestPath(variant, ImportedName)) && File.Exists(OnnxPath(variant, ImportedName));
+    }
+
+    /// <summary><c>{root}/{id}/model.onnx</c>: where imported weights live.</summary>
+    public string ImportedOnnxPath(string modelId) => OnnxPath(ModelCatalogue.Get(modelId), ImportedName);
+
+    /// <summary><c>{root}/{id}/model.json</c>: the manifest of the imported weights.</summary>
+    public string ImportedManifestPath(string modelId) => ManifestPath(ModelCatalogue.Get(modelId), ImportedName);
+
+    /// <summary>Installs an ONNX file received from elsewhere (a shared blob store) as the model's imported weights:
+    /// the file is moved into place first, then its manifest is written, so the pair appears complete.</summary>
+    internal async Task<ResolvedModel> InstallImportedAsync(ModelVariant variant, StagedFile onnx, ModelManifest manifest, CancellationToken ct)
+    {
+        var onnxPath = OnnxPath(variant, ImportedName);
+        onnx.Commit(onnxPath);
+        var local = manifest with { OnnxFile = Path.GetFileName(onnxPath), OnnxSha256 = onnx.Sha256 };
+        await AtomicFile.WriteAllBytesAsync(ManifestPath(variant, ImportedName), local.ToJsonBytes(), ct);
+        return new ResolvedModel(variant, onnxPath, local.Weights, local.Untrained, local.OnnxSha256);
+    }
+
     private string OnnxPath(ModelVariant variant, string name) => Path.Combine(Root, variant.Id, $"{name}.onnx");
 
     private string ManifestPath(ModelVariant variant, string name) => Path.Combine(Root, variant.Id, $"{name}.json");

@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EfficientNet.Batch.Models.Catalogue;
+using EfficientNet.Batch.Models.Checkpoints;
+using EfficientNet.Batch.Models.Download;
+using EfficientNet.Batch.Models.Onnx;
+using EfficientNet.Batch.Models.Store;
+using Spectre.Console;
+
+namespace EfficientNet.Batch.Cli.Commands;
+
+/// <summary><c>effnet models list|import|pull|export</c>: the zoo and the local model store. Argument handling and
+/// printing only; the work is done by the Models project's services.</summary>
+internal static class ModelsCommand
+{
+    /// <summary>A file or download that was read but refused: wrong keys or shapes, unsafe pickle, unloadable ONNX.
+    /// (Candidate for <see cref="ExitCodes"/>.)</summary>
+    public const int CheckpointRejected = 6;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    public static Command Create(Option<string?> models)
+    {
+        var command = new Command("models", "List, download, import and export models.");
+        command.Subcommands.Add(List(models));
+        command.Subcommands.Add(Import(models));
+        command.Subcommands.Add(Pull(models));
+        command.Subcommands.Add(Export(models));
+        return command;
+    }
+
+    private static ModelStore Store(ParseResult parse, Option<string?> models) => new(ModelStoreLocation.Resolve(parse.GetValue(models)));
+
+    private static Command List(Option<string?> models)
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array (with checkpoint URLs) instead of a table." };
+        var command = new Command("list", "List the 26 models with seed figures, exact parameter and multiply-add counts, and local weights.") { json };
+        command.SetAction(parse =>
+        {
+            var rows = ModelListing.Build(Store(parse, models));
+            if (parse.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(rows, Json));
+            }
+            else
+            {
+                // The table needs about 125 columns; piped output would otherwise be wrapped at Spectre's default 80.
+                if (Console.IsOutputRedirected)
+                {
+                    AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
+                }
+
+                AnsiConsole.Write(Table(rows));
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Table Table(IReadOnlyList<ModelListingRow> rows)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        table.AddColumn("id");
+        table.AddColumn("arch");
+        table.AddColumn("flavour");
+        table.AddColumn(new TableColumn("R").RightAligned());
+        table.AddColumn("norm");
+        table.AddColumn(new TableColumn("Params(M)").RightAligned());
+        table.AddColumn(new TableColumn("Top-1").RightAligned());
+        table.AddColumn(new TableColumn("Top-5").RightAligned());
+        table.AddColumn(new TableColumn("params (exact)").RightAligned());
+        table.AddColumn(new TableColumn("MACs @R").RightAligned());
+        table.AddColumn("weights");
+        foreach (var r in rows)
+        {
+            table.AddRow(
+                r.Id,
+                r.Arch,
+                Markup.Escape(r.Flavour),
+                Number(r.Resolution),
+                r.Normalization,
+                r.SeedParamsMillions.ToString("F2", CultureInfo.InvariantCulture),
+                r.Top1.ToString("F2", CultureInfo.InvariantCulture),
+                r.Top5.ToString("F2", CultureInfo.InvariantCulture),
+                r.ParameterCountMatchesSeed ? Number(r.ParameterCount) : $"[red]{Number(r.ParameterCount)} (≠ seed)[/]",
+                Number(r.MultiplyAdds),
+                r.WeightsPresent ? "[green]present[/]" : "-");
+        }
+
+        return table;
+    }
+
+    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static Command Import(Option<string?> models)
+    {
+        var file = new Argument<string>("FILE") { Description = $"Checkpoint ({string.Join(", ", CheckpointImporter.SupportedExtensions)})." };
+        var model = new Option<string>("--model", "-m") { Description = "Model id (see `effnet models list`).", Required = true };
+        var command = new Command("import", "Import a PyTorch checkpoint or an exported ONNX model into the store.") { file, model };
+        command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
+        {
+            var path = Path.GetFullPath(parse.GetRequiredValue(file));
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"{path} does not exist.", path);
+            }
+
+            var imported = await new CheckpointImporter(Store(parse, models)).ImportFileAsync(parse.GetRequiredValue(model), path, null, ct);
+            Console.Out.WriteLine($"imported {imported.Variant.Id}: {imported.WeightsDescription}");
+            Console.Out.WriteLine($"  {imported.OnnxPath} (sha256 {imported.OnnxSha256})");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Pull(Option<string?> models)
+    {
+        var id = new Argument<string>("ID") { Description = "Model id (see `effnet models list`)." };
+        var mirror = new Option<string?>("--mirror")
+        {
+            Description = $"Base URL replacing {CheckpointUrl.Prefix} (default: ${CheckpointMirror.EnvironmentVariable}).",
+        };
+        var urls = new Option<string[]>("--url")
+        {
+            Description = "Download from this URL instead of the catalogue's (repeatable; the file name must end in -<first 8 hex digits of its SHA-256>.pth).",
+        };
+        var force = new Option<bool>("--force") { Description = "Download again even if the weights are already stored." };
+        var command = new Command("pull", "Download a model's checkpoint (seed URL first, then the released fallback), verify its SHA-256 and import it.")
+        {
+            id, mirror, urls, force,
+        };
+        command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
+        {
+            var store = Store(parse, models);
+            var variant = ModelCatalogue.Get(parse.GetRequiredValue(id));
+            if (store.HasImportedWeights(variant.Id) && !parse.GetValue(force))
+            {
+                Console.Out.WriteLine($"{variant.Id} is already in {store.Root} (use --force to download again).");
+                return ExitCodes.Ok;
+            }
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            http.DefaultRequestHeaders.UserAgent.ParseAdd("effnet");
+            var puller = new ModelPuller(new CheckpointDownloader(http), new CheckpointImporter(store), store, CheckpointMirror.Resolve(parse.GetValue(mirror)));
+            var explicitUrls = parse.GetValue(urls) ?? [];
+            var pulled = await PullProgressDisplay.RunAsync(reporter => explicitUrls.Length == 0
+                ? puller.PullAsync(variant.Id, reporter, ct)
+                : puller.PullFromAsync(variant.Id, [.. explicitUrls.Select(u => new Uri(u, UriKind.Absolute))], reporter, ct));
+            Console.Out.WriteLine($"pulled {pulled.Variant.Id}: {pulled.WeightsDescription}");
+            Console.Out.WriteLine($"  {pulled.OnnxPath} (sha256 {pulled.OnnxSha256})");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Export(Option<string?> models)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Model id (see `effnet models list`).", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "ONNX file to write.", Required = true };
+        var randomWeights = new Option<bool>("--random-weights") { Description = "Export deterministic UNTRAINED weights instead of the stored ones." };
+        var seed = new Option<int>("--seed") { Description = "Seed of --random-weights.", DefaultValueFactory = _ => 0 };
+        var command = new Command("export", "Write a model's ONNX file (input [N,3,R,R] -> probs [N,1000]).") { model, output, randomWeights, seed };
+        command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
+        {
+            var destination = Path.GetFullPath(parse.GetRequiredValue(output));
+            var randomSeed = parse.GetValue(randomWeights) ? parse.GetValue(seed) : (int?)null;
+            var exported = await new ModelExporter(Store(parse, models)).ExportAsync(parse.GetRequiredValue(model), randomSeed, destination, ct);
+            if (exported.Untrained)
+            {
+                Console.Error.WriteLine($"warning: {destination} holds UNTRAINED random weights (seed {randomSeed}); its predictions are meaningless.");
+            }
+
+            Console.Out.WriteLine($"wrote {destination}: {exported.Variant.Id}, {exported.WeightsDescription}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    /// <summary>Turns the failures a user can act on into one clear line on stderr and an exit code; anything else is a bug and propagates.</summary>
+    private static async Task<int> ReportingErrorsAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception e) when (ExitCodeFor(e) is { } code)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return code;
+        }
+    }
+
+    private static int? ExitCodeFor(Exception e) => e switch
+    {
+        UnknownModelException or UnsupportedWeightsFileException or FileNotFoundException or ArgumentException or UriFormatException => ExitCodes.InvalidArguments,
+        CheckpointFormatException or CheckpointMismatchException or OnnxModelRejectedException => CheckpointRejected,
+        ModelDownloadFailedException or ModelNotAvailableException or ModelHashMismatchException => ExitCodes.ModelUnavailable,
+        _ => null,
+    };
+}

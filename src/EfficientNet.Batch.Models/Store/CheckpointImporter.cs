@@ -1,0 +1,51 @@
+using EfficientNet.Batch.Models.Checkpoints;
+
+namespace EfficientNet.Batch.Models.Store;
+
+/// <summary>Imports a weights file into the store, choosing the path by extension: PyTorch checkpoints
+/// (<c>.pth</c>, <c>.pt</c>, <c>.bin</c>) are read without executing their pickle, validated and built into ONNX;
+/// <c>.onnx</c> files are checked with ONNX Runtime and stored as they are.</summary>
+public sealed class CheckpointImporter(ModelStore store)
+{
+    private static readonly string[] PyTorchExtensions = [".pth", ".pt", ".bin"];
+    private const string OnnxExtension = ".onnx";
+
+    /// <summary>Extensions <see cref="ImportFileAsync"/> accepts.</summary>
+    public static IReadOnlyList<string> SupportedExtensions { get; } = [.. PyTorchExtensions, OnnxExtension];
+
+    /// <param name="sourceName">Recorded in the manifest and decides the format by its extension; default the file name
+    /// (a download passes the URL's file name).</param>
+    /// <exception cref="Catalogue.UnknownModelException">The id is not in the catalogue.</exception>
+    /// <exception cref="UnsupportedWeightsFileException">The extension is none of <see cref="SupportedExtensions"/>.</exception>
+    /// <exception cref="CheckpointFormatException">Not a readable PyTorch checkpoint (includes <see cref="UnsafeCheckpointException"/>).</exception>
+    /// <exception cref="Onnx.CheckpointMismatchException">Keys or shapes do not fit the model's architecture.</exception>
+    /// <exception cref="OnnxModelRejectedException">An .onnx file that does not load or does not fit the model.</exception>
+    public async Task<ResolvedModel> ImportFileAsync(string modelId, string path, string? sourceName, CancellationToken ct)
+    {
+        var variant = Catalogue.ModelCatalogue.Get(modelId);
+        // The source name decides the format: a download sits in a temp file under another name.
+        var name = sourceName ?? Path.GetFileName(path);
+        var extension = Path.GetExtension(name).ToLowerInvariant();
+        if (!SupportedExtensions.Contains(extension))
+        {
+            throw new UnsupportedWeightsFileException(name, SupportedExtensions);
+        }
+
+        var sha256 = await FileSha256.ComputeAsync(path, ct);
+        if (extension == OnnxExtension)
+        {
+            return await store.ImportOnnxAsync(variant.Id, path, name, sha256, ct);
+        }
+
+        // Reading is CPU-bound (unpickling, tensor copies: about a second for b8).
+        var checkpoint = await Task.Run(() => CheckpointReader.Read(path), ct);
+        return await store.ImportAsync(variant.Id, checkpoint.StateDict, name, sha256, ct);
+    }
+}
+
+/// <summary>A weights file whose extension names no format the importer reads.</summary>
+public sealed class UnsupportedWeightsFileException(string path, IEnumerable<string> supported)
+    : Exception($"{Path.GetFileName(path)}: unsupported file type '{Path.GetExtension(path)}'; expected one of {string.Join(", ", supported)}.")
+{
+    public string FilePath { get; } = path;
+}

@@ -1,0 +1,115 @@
+using EfficientNet.Batch.Models.Architecture;
+using EfficientNet.Batch.Models.Catalogue;
+using EfficientNet.Batch.Models.Onnx;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+
+namespace EfficientNet.Batch.Models.Store;
+
+/// <summary>Turns an exported ONNX file into one the inference sessions accept: checked by actually loading it with
+/// ONNX Runtime, and with its single input and output renamed to the names the sessions bind
+/// (mmdeploy calls the output <c>output</c>, mmcls' pytorch2onnx <c>probs</c>).</summary>
+internal static class OnnxModelImport
+{
+    public static byte[] Prepare(ModelVariant variant, string path)
+    {
+        var (inputName, outputName) = CheckWithRuntime(variant, path);
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new OnnxModelRejectedException(path, $"not a valid ONNX protobuf ({e.Message}).");
+        }
+
+        Rename(model.Graph, path, inputName, EfficientNetOnnxBuilder.InputName);
+        Rename(model.Graph, path, outputName, EfficientNetOnnxBuilder.OutputName);
+        return model.ToByteArray();
+    }
+
+    private static (string Input, string Output) CheckWithRuntime(ModelVariant variant, string path)
+    {
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(path);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new OnnxModelRejectedException(path, $"ONNX Runtime cannot load it ({e.Message.Trim()}).");
+        }
+
+        using (session)
+        {
+            if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count != 1)
+            {
+                throw new OnnxModelRejectedException(path,
+                    $"expected one input and one output, found inputs [{string.Join(", ", session.InputMetadata.Keys)}] "
+                    + $"and outputs [{string.Join(", ", session.OutputMetadata.Keys)}].");
+            }
+
+            var (inputName, input) = session.InputMetadata.Single();
+            var (outputName, output) = session.OutputMetadata.Single();
+            var r = variant.Resolution;
+            var inputShape = input.Dimensions;
+            // The batch dimension may be symbolic (-1) or fixed; channels and spatial size must be the variant's.
+            if (input.ElementType != typeof(float) || inputShape.Length != 4 || inputShape[1] != ArchSpec.InputChannels
+                || inputShape[2] != r || inputShape[3] != r)
+            {
+                throw new OnnxModelRejectedException(path,
+                    $"input '{inputName}' is {TypeName(input.ElementType)} {Shape(inputShape)}; {variant.Id} needs float [N, 3, {r}, {r}].");
+            }
+
+            var outputShape = output.Dimensions;
+            if (output.ElementType != typeof(float) || outputShape.Length != 2 || outputShape[1] != ArchSpec.ClassCount)
+            {
+                throw new OnnxModelRejectedException(path,
+                    $"output '{outputName}' is {TypeName(output.ElementType)} {Shape(outputShape)}; {variant.Id} needs float [N, {ArchSpec.ClassCount}].");
+            }
+
+            return (inputName, outputName);
+        }
+    }
+
+    private static void Rename(GraphProto graph, string path, string from, string to)
+    {
+        if (from == to)
+        {
+            return;
+        }
+
+        var taken = graph.Node.SelectMany(n => n.Output).Concat(graph.Initializer.Select(i => i.Name)).Concat(graph.Input.Select(i => i.Name));
+        if (taken.Contains(to, StringComparer.Ordinal))
+        {
+            throw new OnnxModelRejectedException(path, $"it already has a value named '{to}', so '{from}' cannot be renamed to it.");
+        }
+
+        foreach (var value in graph.Input.Concat(graph.Output).Concat(graph.ValueInfo).Where(v => v.Name == from))
+        {
+            value.Name = to;
+        }
+
+        foreach (var node in graph.Node)
+        {
+            Replace(node.Input, from, to);
+            Replace(node.Output, from, to);
+        }
+    }
+
+    private static void Replace(Google.Protobuf.Collections.RepeatedField<string> names, string from, string to)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == from)
+            {
+                names[i] = to;
+            }
+        }
+    }
+
+    private static string TypeName(Type type) => type == typeof(float) ? "float" : type.Name.ToLowerInvariant();
+
+    private static string Shape(int[] dims) => $"[{string.Join(", ", dims.Select(d => d < 0 ? "N" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
+}
