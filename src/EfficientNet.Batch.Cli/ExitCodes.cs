@@ -8,4 +8,5 @@ internal static class ExitCodes
     public const int ModelUnavailable = 3;
     public const int CompletedWithErrors = 4;
     public const int ServerError = 5;
+    public const int CheckpointRejected = 6;
 }

@@ -10,7 +10,14 @@ public sealed class CliTests : IDisposable
     public void Dispose() => Directory.Delete(_work, recursive: true);
 
     private Task<(int ExitCode, string Out, string Error)> EffnetAsync(params string[] args) =>
-        Effnet.RunAsync(new Dictionary<string, string> { ["EFFNET_MODELS"] = Path.Combine(_work, "models") }, args);
+        Effnet.RunAsync(
+            new Dictionary<string, string>
+            {
+                ["EFFNET_MODELS"] = Path.Combine(_work, "models"),
+                // Pulls on first use go to a local port that refuses connections, never to the internet.
+                ["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/",
+            },
+            args);
 
     [Fact]
     public async Task Run_on_the_bad_inputs_writes_one_error_record_per_broken_file()
@@ -66,6 +73,8 @@ public sealed class CliTests : IDisposable
         var (exitCode, _, stderr) = await EffnetAsync("classify", photo, "--model", "efficientnet_b0");
 
         Assert.Equal(3, exitCode);
+        Assert.Contains("pulling the checkpoint", stderr, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1:9", stderr, StringComparison.Ordinal);
         Assert.Contains("effnet models import", stderr, StringComparison.Ordinal);
         Assert.Contains("--random-weights", stderr, StringComparison.Ordinal);
     }

@@ -114,6 +114,46 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         Assert.Equal("Completed", JsonNode.Parse(statusOut)!["status"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task Workers_load_imported_weights_from_the_shared_model_store()
+    {
+        var photos = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).Skip(300).Take(12).ToList();
+        var dataset = await UploadDatasetAsync(photos, []);
+        var publisher = new Dictionary<string, string>
+        {
+            ["EFFNET_MODELS"] = Path.Combine(_models, "publisher"),
+            ["AZURE_STORAGE_CONNECTION_STRING"] = infrastructure.AzureConnectionString,
+        };
+        var onnx = Path.Combine(_models, "b0-seed5.onnx");
+        await EffnetOkAsync(publisher, "models", "export", "--model", "efficientnet_b0", "--random-weights", "--seed", "5", "--out", onnx);
+        await EffnetOkAsync(publisher, "models", "import", onnx, "--model", "efficientnet_b0");
+        await EffnetOkAsync(publisher, "models", "publish", "efficientnet_b0", "--to", $"az://models-{_run}");
+
+        var coordinator = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator", sharedModels: true);
+        await StartAsync("EfficientNet.Batch.Worker", "worker-shared", sharedModels: true);
+        var jobId = await SubmitAsync(coordinator, dataset, shardSize: 6, randomWeights: false);
+        var status = await WaitForTerminalStatusAsync(coordinator, jobId);
+
+        Assert.Equal("Completed", status["status"]!.GetValue<string>());
+        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        var summary = JsonNode.Parse(string.Join('\n', await DownloadLinesAsync(results, $"{jobId:N}/summary.json")))!;
+        Assert.False(summary["untrained"]!.GetValue<bool>());
+        Assert.Contains("b0-seed5.onnx", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The published weights are the seed-5 random ones, so a local untrained run must agree with the workers.
+        var first = photos[0];
+        var (_, local, _) = await Effnet.RunAsync(publisher, "classify", first, "--model", "efficientnet_b0", "--random-weights", "--seed", "5", "--json", "--top", "3");
+        var expected = JsonNode.Parse(local.Trim())!["top"]!.AsArray().Select(c => c!["index"]!.GetValue<int>()).ToList();
+        var line = (await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl")).Select(l => JsonNode.Parse(l)!).Single(l => l["path"]!.GetValue<string>() == Path.GetFileName(first));
+        Assert.Equal(expected, line["top"]!.AsArray().Select(c => c!["index"]!.GetValue<int>()).ToList());
+    }
+
+    private static async Task EffnetOkAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var (exitCode, stdout, stderr) = await Effnet.RunAsync(environment, args);
+        Assert.True(exitCode == 0, $"effnet {string.Join(' ', args)} exited {exitCode}: {stdout}{stderr}");
+    }
+
     private async Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string> badFiles)
     {
         var container = new BlobContainerClient(infrastructure.AzureConnectionString, $"datasets-{_run}");
@@ -129,7 +169,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         return $"az://datasets-{_run}/imagenet";
     }
 
-    private async Task<HostProcess> StartAsync(string project, string name)
+    private async Task<HostProcess> StartAsync(string project, string name, bool sharedModels = false)
     {
         var host = HostProcess.Start(project, new Dictionary<string, string>
         {
@@ -138,7 +178,8 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
             ["Storage__AzureConnectionString"] = infrastructure.AzureConnectionString,
             ["Coordinator__StateLocation"] = $"az://state-{_run}",
             ["Coordinator__OutputLocation"] = $"az://results-{_run}",
-            ["Models__Directory"] = _models,
+            ["Models__Directory"] = sharedModels ? Path.Combine(_models, name) : _models,
+            ["Models__RemoteLocation"] = sharedModels ? $"az://models-{_run}" : "",
             ["Worker__Name"] = name,
             ["Inference__BatchSize"] = "8",
         });
@@ -148,14 +189,14 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         return host;
     }
 
-    private static async Task<Guid> SubmitAsync(HostProcess coordinator, string dataset, int shardSize)
+    private static async Task<Guid> SubmitAsync(HostProcess coordinator, string dataset, int shardSize, bool randomWeights = true)
     {
         using var client = new HttpClient { BaseAddress = coordinator.BaseAddress };
         using var response = await client.PostAsJsonAsync("jobs", new
         {
             dataset,
             model = "efficientnet_b0",
-            randomWeights = true,
+            randomWeights,
             seed = 7,
             shardSize,
             topK = 3,

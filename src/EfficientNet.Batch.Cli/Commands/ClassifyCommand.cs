@@ -57,6 +57,11 @@ internal static class ClassifyCommand
         var builder = CliHost.CreateBuilder(modelsDirectory, new Dictionary<string, string?>());
         builder.AddWorkerComponents();
         using var host = builder.Build();
+        if (await WeightsOnFirstUse.EnsureAsync(host.Services.GetRequiredService<ModelStore>(), variant.Id, randomWeights, seed, cancellationToken) is { } exitCode)
+        {
+            return exitCode;
+        }
+
         var classifier = host.Services.GetRequiredService<ImageBatchClassifier>();
         var inputs = paths.Select(p => new ImageInput(p, null, ct => File.ReadAllBytesAsync(p, ct))).ToList();
 

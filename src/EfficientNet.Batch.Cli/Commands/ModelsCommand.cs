@@ -1,3 +1,6 @@
+using EfficientNet.Batch.Components.Models;
+using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -16,7 +19,6 @@ internal static class ModelsCommand
 {
     /// <summary>A file or download that was read but refused: wrong keys or shapes, unsafe pickle, unloadable ONNX.
     /// (Candidate for <see cref="ExitCodes"/>.)</summary>
-    public const int CheckpointRejected = 6;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -31,10 +33,33 @@ internal static class ModelsCommand
         command.Subcommands.Add(Import(models));
         command.Subcommands.Add(Pull(models));
         command.Subcommands.Add(Export(models));
+        command.Subcommands.Add(Publish(models));
+        return command;
+    }
+
+    /// <summary><c>effnet models publish ID --to LOCATION</c>: upload a stored model to the shared store that
+    /// distributed workers read (their <c>Models:RemoteLocation</c>).</summary>
+    private static Command Publish(Option<string?> models)
+    {
+        var id = new Argument<string>("ID") { Description = "Model id with imported weights in the local store." };
+        var to = new Option<string>("--to") { Description = "Shared model store location, e.g. az://effnet-models (account from $AZURE_STORAGE_CONNECTION_STRING).", Required = true };
+        var command = new Command("publish", "Upload a stored model to the shared store that distributed workers use.") { id, to };
+        command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
+        {
+            var variant = ModelCatalogue.Get(parse.GetRequiredValue(id));
+            var builder = CliHost.CreateBuilder(parse.GetValue(models), new Dictionary<string, string?> { ["Models:RemoteLocation"] = parse.GetRequiredValue(to) });
+            builder.AddStorage();
+            builder.AddModelStore();
+            using var host = builder.Build();
+            await host.Services.GetRequiredService<SharedModelStore>().PublishAsync(variant.Id, ct);
+            Console.Out.WriteLine($"published {variant.Id} to {parse.GetRequiredValue(to)}");
+            return ExitCodes.Ok;
+        }));
         return command;
     }
 
     private static ModelStore Store(ParseResult parse, Option<string?> models) => new(ModelStoreLocation.Resolve(parse.GetValue(models)));
+
 
     private static Command List(Option<string?> models)
     {
@@ -199,8 +224,9 @@ internal static class ModelsCommand
     private static int? ExitCodeFor(Exception e) => e switch
     {
         UnknownModelException or UnsupportedWeightsFileException or FileNotFoundException or ArgumentException or UriFormatException => ExitCodes.InvalidArguments,
-        CheckpointFormatException or CheckpointMismatchException or OnnxModelRejectedException => CheckpointRejected,
+        CheckpointFormatException or CheckpointMismatchException or OnnxModelRejectedException => ExitCodes.CheckpointRejected,
         ModelDownloadFailedException or ModelNotAvailableException or ModelHashMismatchException => ExitCodes.ModelUnavailable,
+        InvalidOperationException or Azure.RequestFailedException => ExitCodes.ServerError,
         _ => null,
     };
 }

@@ -104,6 +104,11 @@ internal static class RunCommand
 
         // Load the model before the progress display starts, so its messages (and any error) come first.
         var models = scope.ServiceProvider.GetRequiredService<ModelStore>();
+        if (await WeightsOnFirstUse.EnsureAsync(models, spec.Model, spec.RandomWeights, spec.Seed, cancellationToken) is { } exitCode)
+        {
+            return exitCode;
+        }
+
         try
         {
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);

@@ -31,6 +31,8 @@ public sealed class ClassifyShardConsumerDefinition : ConsumerDefinition<Classif
             // Retrying cannot make an unknown model or missing weights appear: fail the shard at once.
             retry.Ignore<UnknownModelException>();
             retry.Ignore<ModelNotAvailableException>();
+            retry.Ignore<RemoteModelNotFoundException>();
+            retry.Ignore<ModelHashMismatchException>();
             retry.Ignore<ArgumentException>();
         });
     }

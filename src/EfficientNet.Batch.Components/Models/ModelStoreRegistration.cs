@@ -12,6 +12,10 @@ public sealed class ModelStoreOptions
 
     /// <summary>Local model store; defaults to $EFFNET_MODELS, else ~/.cache/effnet/models.</summary>
     public string? Directory { get; set; }
+
+    /// <summary>Shared model store for distributed workers (e.g. <c>az://effnet-models</c>), filled with
+    /// <c>effnet models publish</c>. Workers copy a model from it into their local store, verified by hash.</summary>
+    public string? RemoteLocation { get; set; }
 }
 
 public static class ModelStoreRegistration
@@ -22,6 +26,7 @@ public static class ModelStoreRegistration
             .BindConfiguration(ModelStoreOptions.SectionName)
             .PostConfigure(options => options.Directory ??= builder.Configuration["EFFNET_MODELS"]);
         builder.Services.AddSingleton(sp => new ModelStore(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory));
+        builder.Services.AddSingleton<SharedModelStore>();
         return builder;
     }
 }

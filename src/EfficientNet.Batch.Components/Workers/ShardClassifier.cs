@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
@@ -13,7 +14,8 @@ public sealed class ShardClassifier(
     IStorageResolver storage,
     ImageBatchClassifier classifier,
     IOptions<WorkerOptions> options,
-    ClassificationProgress progress)
+    ClassificationProgress progress,
+    SharedModelStore sharedModels)
 {
     public async Task<ShardClassified> ClassifyAsync(ClassifyShard shard, CancellationToken cancellationToken)
     {
@@ -23,6 +25,7 @@ public sealed class ShardClassifier(
         activity?.SetTag("effnet.model.id", shard.Model.ModelId);
         var started = Stopwatch.GetTimestamp();
 
+        await sharedModels.EnsureLocalAsync(shard.Model, cancellationToken);
         var dataset = storage.Resolve(shard.DatasetLocation);
         var inputs = shard.Images
             .Select(image => new ImageInput(

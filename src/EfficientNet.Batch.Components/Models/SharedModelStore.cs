@@ -1,0 +1,76 @@
+using System.Collections.Concurrent;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Models.Store;
+using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components.Models;
+
+/// <summary>
+/// The blob-backed model store that distributed workers share. A worker copies a model into its local
+/// <see cref="ModelStore"/> once per process (verified by the manifest's SHA-256); <c>effnet models publish</c> fills it.
+/// Without <see cref="ModelStoreOptions.RemoteLocation"/> the local store is used alone.
+/// </summary>
+public sealed partial class SharedModelStore(
+    ModelStore local,
+    IStorageResolver storage,
+    IOptions<ModelStoreOptions> options,
+    ILogger<SharedModelStore> logger)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _synced = new(StringComparer.Ordinal);
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(options.Value.RemoteLocation);
+
+    /// <summary>Makes the model's imported weights available locally, from the shared store when one is configured.
+    /// Random weights are generated locally and need nothing.</summary>
+    public async Task EnsureLocalAsync(ModelRef model, CancellationToken cancellationToken)
+    {
+        if (model.RandomWeights || !IsConfigured)
+        {
+            return;
+        }
+
+        var sync = _synced.GetOrAdd(model.ModelId, id => new Lazy<Task>(() => SyncAsync(id, cancellationToken)));
+        try
+        {
+            await sync.Value;
+        }
+        catch
+        {
+            // A failed sync is not cached: the next shard tries again (the model may be published meanwhile).
+            _synced.TryRemove(new KeyValuePair<string, Lazy<Task>>(model.ModelId, sync));
+            throw;
+        }
+    }
+
+    public Task PublishAsync(string modelId, CancellationToken cancellationToken) => CreateSource().PublishAsync(modelId, cancellationToken);
+
+    private async Task SyncAsync(string modelId, CancellationToken cancellationToken)
+    {
+        var result = await CreateSource().SyncAsync(modelId, null, cancellationToken);
+        LogSynced(modelId, options.Value.RemoteLocation!, result.Downloaded ? "downloaded" : "local copy verified");
+    }
+
+    private BlobModelSource CreateSource()
+    {
+        var remote = storage.Resolve(options.Value.RemoteLocation ?? throw new InvalidOperationException("Models:RemoteLocation is not set."));
+        return new BlobModelSource(
+            local,
+            async (key, ct) =>
+            {
+                try
+                {
+                    return await remote.Store.OpenReadAsync(remote.KeyFor(key), ct);
+                }
+                catch (BlobNotFoundException)
+                {
+                    return null;
+                }
+            },
+            async (key, content, ct) => await remote.Store.CommitAsync(remote.KeyFor(key), (destination, c) => content.CopyToAsync(destination, c), ct));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Model {ModelId} from the shared store {Location}: {Outcome}")]
+    private partial void LogSynced(string modelId, string location, string outcome);
+}
