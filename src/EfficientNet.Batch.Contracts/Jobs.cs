@@ -59,7 +59,11 @@ public sealed record ShardClassified(
     string Worker,
     double Seconds,
     string? Weights = null,
-    string? ExecutionProvider = null);
+    string? ExecutionProvider = null,
+    Preprocessing? Preprocessing = null);
+
+/// <summary>The normalisation a worker applied (the catalogue's, or an imported model's override).</summary>
+public sealed record Preprocessing(int Resolution, string Normalization, IReadOnlyList<float> Mean, IReadOnlyList<float> Std);
 
 /// <summary>Event: a shard could not be classified at all (after retries); its images are reported as errors.</summary>
 public sealed record ShardFailed(Guid JobId, int ShardIndex, string Reason, string? Worker);

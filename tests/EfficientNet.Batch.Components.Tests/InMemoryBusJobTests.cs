@@ -129,6 +129,8 @@ public sealed class InMemoryBusJobTests : IDisposable
         Assert.Equal(2, summary["imagesFailed"]!.GetValue<long>());
         Assert.Equal(1, summary["skippedFiles"]!.GetValue<long>());
         Assert.Equal("efficientnet_b0", summary["model"]!["id"]!.GetValue<string>());
+        Assert.Equal("imagenet", summary["model"]!["normalization"]!.GetValue<string>());
+        Assert.Equal(123.675f, summary["model"]!["mean"]![0]!.GetValue<float>());
         Assert.True(summary["untrained"]!.GetValue<bool>());
         Assert.Contains("seed 3", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(3, summary["shardsByWorker"]!["test-worker"]!.GetValue<int>());

@@ -97,7 +97,7 @@ public sealed partial class JobCoordinator(
     {
         var outcome = new ShardOutcome(
             message.ShardIndex, true, message.ImagesOk, message.ImagesFailed, message.ResultLocation, message.Worker, message.Seconds, null,
-            message.Weights, message.ExecutionProvider);
+            message.Weights, message.ExecutionProvider, message.Preprocessing);
         await RecordOutcomeAsync(message.JobId, outcome, cancellationToken);
     }
 

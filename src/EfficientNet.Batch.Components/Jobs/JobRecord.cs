@@ -61,7 +61,8 @@ public sealed record ShardOutcome(
     double Seconds,
     string? Reason,
     string? Weights = null,
-    string? ExecutionProvider = null);
+    string? ExecutionProvider = null,
+    Preprocessing? Preprocessing = null);
 
 /// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once.</summary>
 public sealed record FinalizeLease(string Owner, DateTimeOffset AcquiredAt);

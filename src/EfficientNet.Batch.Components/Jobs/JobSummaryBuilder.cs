@@ -23,7 +23,10 @@ public static class JobSummaryBuilder
         {
             JobId = job.JobId,
             Status = status,
-            Model = new SummaryModel(variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std),
+            // What the workers applied (an imported model may override the catalogue's normalisation).
+            Model = outcomes.Select(o => o.Preprocessing).FirstOrDefault(p => p is not null) is { } applied
+                ? new SummaryModel(variant.Id, variant.Arch, variant.Flavour, applied.Resolution, applied.Normalization, applied.Mean, applied.Std)
+                : new SummaryModel(variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std),
             Weights = weights,
             Untrained = job.Spec.RandomWeights,
             ExecutionProviders = outcomes.Select(o => o.ExecutionProvider).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),

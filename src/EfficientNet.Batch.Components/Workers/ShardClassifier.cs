@@ -52,7 +52,8 @@ public sealed class ShardClassifier(
             options.Value.EffectiveName,
             Math.Round(seconds, 3),
             run.Model.WeightsDescription,
-            run.ExecutionProvider);
+            run.ExecutionProvider,
+            new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std));
     }
 
     private static async Task<byte[]> ReadAllBytesAsync(IBlobStore store, string key, CancellationToken cancellationToken)
