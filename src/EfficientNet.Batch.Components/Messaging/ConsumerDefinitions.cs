@@ -68,8 +68,7 @@ public sealed class ShardClassifiedConsumerDefinition : ConsumerDefinition<Shard
         IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<ShardClassifiedConsumer> consumerConfigurator,
         IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(
-            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)));
+        endpointConfigurator.UseMessageRetry(StateWriteRetry.Configure);
 }
 
 public sealed class ClassifyShardFaultConsumerDefinition : ConsumerDefinition<ClassifyShardFaultConsumer>
@@ -78,6 +77,12 @@ public sealed class ClassifyShardFaultConsumerDefinition : ConsumerDefinition<Cl
         IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<ClassifyShardFaultConsumer> consumerConfigurator,
         IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(
-            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15)));
+        endpointConfigurator.UseMessageRetry(StateWriteRetry.Configure);
+}
+
+/// <summary>Coordinator state writes use optimistic concurrency: conflicts and storage blips are retried quickly.</summary>
+internal static class StateWriteRetry
+{
+    public static void Configure(IRetryConfigurator retry) => retry.Intervals(
+        TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(15));
 }
