@@ -65,9 +65,9 @@ internal static class ModelsCommand
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array (with checkpoint URLs) instead of a table." };
         var command = new Command("list", "List the 26 models with seed figures, exact parameter and multiply-add counts, and local weights.") { json };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
-            var rows = ModelListing.Build(Store(parse, models));
+            var rows = await ModelListing.BuildAsync(Store(parse, models), ct);
             if (parse.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(rows, Json));
@@ -109,7 +109,7 @@ internal static class ModelsCommand
                 r.Arch,
                 Markup.Escape(r.Flavour),
                 Number(r.Resolution),
-                r.Normalization,
+                r.NormalizationLabel,
                 r.SeedParamsMillions.ToString("F2", CultureInfo.InvariantCulture),
                 r.Top1.ToString("F2", CultureInfo.InvariantCulture),
                 r.Top5.ToString("F2", CultureInfo.InvariantCulture),
@@ -127,7 +127,13 @@ internal static class ModelsCommand
     {
         var file = new Argument<string>("FILE") { Description = $"Checkpoint ({string.Join(", ", CheckpointImporter.SupportedExtensions)})." };
         var model = new Option<string>("--model", "-m") { Description = "Model id (see `effnet models list`).", Required = true };
-        var command = new Command("import", "Import a PyTorch checkpoint or an exported ONNX model into the store.") { file, model };
+        var normalization = new Option<string?>("--normalization")
+        {
+            Description = "Serve the weights with this input normalisation instead of the catalogue's: imagenet or 01. "
+                + "Meant for efficientnet_es/em, whose seed figures used ImageNet mean/std while the released configs use 01. "
+                + "Wins over an .onnx file's own normalization/mean/std metadata.",
+        };
+        var command = new Command("import", "Import a PyTorch checkpoint or an exported ONNX model into the store.") { file, model, normalization };
         command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
         {
             var path = Path.GetFullPath(parse.GetRequiredValue(file));
@@ -136,8 +142,13 @@ internal static class ModelsCommand
                 throw new FileNotFoundException($"{path} does not exist.", path);
             }
 
-            var imported = await new CheckpointImporter(Store(parse, models)).ImportFileAsync(parse.GetRequiredValue(model), path, null, ct);
+            var chosen = parse.GetValue(normalization) is { } name ? Normalization.Parse(name) : null;
+            var imported = await new CheckpointImporter(Store(parse, models)).ImportFileAsync(parse.GetRequiredValue(model), path, null, chosen, ct);
             Console.Out.WriteLine($"imported {imported.Variant.Id}: {imported.WeightsDescription}");
+            var catalogue = ModelCatalogue.Get(imported.Variant.Id).Normalization;
+            Console.Out.WriteLine(imported.NormalizationOverridden
+                ? $"  normalisation {imported.Variant.Normalization} (override; the catalogue's is {catalogue})"
+                : $"  normalisation {catalogue} (the catalogue's)");
             Console.Out.WriteLine($"  {imported.OnnxPath} (sha256 {imported.OnnxSha256})");
             return ExitCodes.Ok;
         }));

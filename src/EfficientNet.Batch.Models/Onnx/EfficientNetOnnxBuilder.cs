@@ -58,13 +58,11 @@ public static class EfficientNetOnnxBuilder
         yield return new("arch", variant.Arch);
         yield return new("flavour", variant.Flavour);
         yield return new("resolution", variant.Resolution.ToString(CultureInfo.InvariantCulture));
-        yield return new("mean", FormatFloats(variant.Mean));
-        yield return new("std", FormatFloats(variant.Std));
-        yield return new("normalization", variant.NormalizationName);
+        foreach (var entry in NormalizationMetadata.Entries(variant.Normalization))
+        {
+            yield return entry;
+        }
     }
-
-    internal static string FormatFloats(float[] values) =>
-        string.Join(',', values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 
     /// <summary>Emits the nodes of one architecture; mirrors the block list of <see cref="ArchSpec"/>.</summary>
     private sealed class EfficientNetGraph(OnnxGraphWriter writer, ArchSpec arch, StateDict weights)

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Checkpoints;
 
 namespace EfficientNet.Batch.Models.Store;
@@ -10,7 +11,7 @@ public sealed class CheckpointImporter(ModelStore store)
     private static readonly string[] PyTorchExtensions = [".pth", ".pt", ".bin"];
     private const string OnnxExtension = ".onnx";
 
-    /// <summary>Extensions <see cref="ImportFileAsync"/> accepts.</summary>
+    /// <summary>Extensions <see cref="ImportFileAsync(string, string, string, Normalization, CancellationToken)"/> accepts.</summary>
     public static IReadOnlyList<string> SupportedExtensions { get; } = [.. PyTorchExtensions, OnnxExtension];
 
     /// <param name="sourceName">Recorded in the manifest and decides the format by its extension; default the file name
@@ -20,9 +21,15 @@ public sealed class CheckpointImporter(ModelStore store)
     /// <exception cref="CheckpointFormatException">Not a readable PyTorch checkpoint (includes <see cref="UnsafeCheckpointException"/>).</exception>
     /// <exception cref="Onnx.CheckpointMismatchException">Keys or shapes do not fit the model's architecture.</exception>
     /// <exception cref="OnnxModelRejectedException">An .onnx file that does not load or does not fit the model.</exception>
-    public async Task<ResolvedModel> ImportFileAsync(string modelId, string path, string? sourceName, CancellationToken ct)
+    public Task<ResolvedModel> ImportFileAsync(string modelId, string path, string? sourceName, CancellationToken ct) =>
+        ImportFileAsync(modelId, path, sourceName, normalization: null, ct);
+
+    /// <inheritdoc cref="ImportFileAsync(string, string, string, CancellationToken)"/>
+    /// <param name="normalization">Serve the weights with this normalisation (meant for es/em); it wins over an .onnx
+    /// file's own metadata, which wins over the catalogue's. PyTorch checkpoints have no standard field for it.</param>
+    public async Task<ResolvedModel> ImportFileAsync(string modelId, string path, string? sourceName, Normalization? normalization, CancellationToken ct)
     {
-        var variant = Catalogue.ModelCatalogue.Get(modelId);
+        var variant = ModelCatalogue.Get(modelId);
         // The source name decides the format: a download sits in a temp file under another name.
         var name = sourceName ?? Path.GetFileName(path);
         var extension = Path.GetExtension(name).ToLowerInvariant();
@@ -34,12 +41,12 @@ public sealed class CheckpointImporter(ModelStore store)
         var sha256 = await FileSha256.ComputeAsync(path, ct);
         if (extension == OnnxExtension)
         {
-            return await store.ImportOnnxAsync(variant.Id, path, name, sha256, ct);
+            return await store.ImportOnnxAsync(variant.Id, path, name, sha256, normalization, ct);
         }
 
         // Reading is CPU-bound (unpickling, tensor copies: about a second for b8).
         var checkpoint = await Task.Run(() => CheckpointReader.Read(path), ct);
-        return await store.ImportAsync(variant.Id, checkpoint.StateDict, name, sha256, ct);
+        return await store.ImportAsync(variant.Id, checkpoint.StateDict, name, sha256, normalization, ct);
     }
 }
 

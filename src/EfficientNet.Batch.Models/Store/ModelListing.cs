@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EfficientNet.Batch.Models.Catalogue;
 
 namespace EfficientNet.Batch.Models.Store;
@@ -7,7 +8,10 @@ namespace EfficientNet.Batch.Models.Store;
 /// <param name="ParameterCount">Exact learnable parameters (BN running statistics excluded), from the architecture.</param>
 /// <param name="MultiplyAdds">Conv + fc multiply-adds at <paramref name="Resolution"/>, from the architecture.</param>
 /// <param name="ParameterCountMatchesSeed">The exact count, in millions rounded to 2 decimals, equals the seed's Params(M).</param>
+/// <param name="Normalization">The normalisation the model is served with: the stored weights' where present (an
+/// import may override the catalogue's), else the catalogue's.</param>
 /// <param name="WeightsPresent">Imported or pulled weights are in the store (random-seed models do not count).</param>
+/// <param name="NormalizationOverridden">The stored weights' normalisation differs from the catalogue's.</param>
 public sealed record ModelListingRow(
     string Id,
     string Arch,
@@ -21,23 +25,40 @@ public sealed record ModelListingRow(
     long MultiplyAdds,
     bool ParameterCountMatchesSeed,
     bool WeightsPresent,
-    IReadOnlyList<string> CheckpointUrls);
+    IReadOnlyList<string> CheckpointUrls,
+    bool NormalizationOverridden = false)
+{
+    /// <summary>The normalisation as the table shows it: an override is marked with <c>*</c> ("imagenet*").</summary>
+    [JsonIgnore]
+    public string NormalizationLabel => NormalizationOverridden ? $"{Normalization}*" : Normalization;
+}
 
 /// <summary>Builds the rows of <c>effnet models list</c>, in catalogue (seed) order.</summary>
 public static class ModelListing
 {
-    public static IReadOnlyList<ModelListingRow> Build(ModelStore store) =>
-        [.. ModelCatalogue.All.Select(v => Row(v, store.HasImportedWeights(v.Id)))];
+    public static async Task<IReadOnlyList<ModelListingRow>> BuildAsync(ModelStore store, CancellationToken ct)
+    {
+        var rows = new List<ModelListingRow>(ModelCatalogue.All.Count);
+        foreach (var variant in ModelCatalogue.All)
+        {
+            var stored = store.HasImportedWeights(variant.Id) ? await store.ResolveAsync(variant.Id, null, ct) : null;
+            rows.Add(Row(variant, stored is not null, stored?.Variant.Normalization));
+        }
 
-    public static ModelListingRow Row(ModelVariant variant, bool weightsPresent)
+        return rows;
+    }
+
+    /// <param name="storedNormalization">The normalisation of the stored weights, if any; null for the catalogue's.</param>
+    public static ModelListingRow Row(ModelVariant variant, bool weightsPresent, Normalization? storedNormalization = null)
     {
         var parameters = variant.Architecture.ParameterCount;
+        var normalization = storedNormalization ?? variant.Normalization;
         return new ModelListingRow(
             variant.Id,
             variant.Arch,
             variant.Flavour,
             variant.Resolution,
-            variant.NormalizationName,
+            normalization.Name,
             variant.SeedParamsMillions,
             variant.Top1,
             variant.Top5,
@@ -45,7 +66,8 @@ public static class ModelListing
             variant.Architecture.MultiplyAdds,
             RoundsTo(parameters, variant.SeedParamsMillions),
             weightsPresent,
-            variant.CheckpointUrls);
+            variant.CheckpointUrls,
+            !normalization.Equals(variant.Normalization));
     }
 
     /// <summary>The seed prints Params(M) with 2 decimals (6.9 for 6.90).</summary>

@@ -44,30 +44,51 @@ public sealed class ModelStore
         var description = $"random weights, seed {seed.ToString(CultureInfo.InvariantCulture)} (untrained)";
         // Generation and graph building are CPU-bound (seconds for b7); keep them off the caller's thread.
         var onnx = await Task.Run(() => BuildBytes(variant, RandomWeights.Generate(variant.Architecture, seed), description, untrained: true), ct);
-        return await StoreAsync(variant, name, onnx, description, untrained: true, sourceFile: null, sourceSha256: null, ct);
+        var catalogue = new StoredNormalization(variant.Normalization, NormalizationSource.Catalogue);
+        return await StoreAsync(variant, name, onnx, description, untrained: true, sourceFile: null, sourceSha256: null, catalogue, ct);
     }
 
     /// <summary>Validates imported checkpoint weights, builds the ONNX graph and stores it as the model's weights,
-    /// replacing any earlier import.</summary>
+    /// replacing any earlier import, with the catalogue's normalisation.</summary>
     /// <exception cref="CheckpointMismatchException">The weights do not fit the model's architecture.</exception>
-    public async Task<ResolvedModel> ImportAsync(string modelId, StateDict weights, string sourceName, string sourceSha256, CancellationToken ct)
+    public Task<ResolvedModel> ImportAsync(string modelId, StateDict weights, string sourceName, string sourceSha256, CancellationToken ct) =>
+        ImportAsync(modelId, weights, sourceName, sourceSha256, normalization: null, ct);
+
+    /// <summary>Validates imported checkpoint weights, builds the ONNX graph and stores it as the model's weights,
+    /// replacing any earlier import.</summary>
+    /// <param name="normalization">Serve the weights with this normalisation instead of the catalogue's (meant for
+    /// es/em, whose published figures came from ImageNet mean/std); null for the catalogue's.</param>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit the model's architecture.</exception>
+    public async Task<ResolvedModel> ImportAsync(
+        string modelId, StateDict weights, string sourceName, string sourceSha256, Normalization? normalization, CancellationToken ct)
     {
         var variant = ModelCatalogue.Get(modelId);
+        var chosen = StoredNormalization.Choose(variant, normalization, fileMetadata: null);
         var description = $"imported from {sourceName} (sha256 {sourceSha256})";
-        var onnx = await Task.Run(() => BuildBytes(variant, weights, description, untrained: false), ct);
-        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, ct);
+        // The ONNX metadata names the normalisation the weights are served with.
+        var onnx = await Task.Run(() => BuildBytes(variant with { Normalization = chosen.Normalization }, weights, description, untrained: false), ct);
+        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, chosen, ct);
     }
+
+    /// <inheritdoc cref="ImportOnnxAsync(string, string, string, string, Normalization?, CancellationToken)"/>
+    public Task<ResolvedModel> ImportOnnxAsync(string modelId, string onnxPath, string sourceName, string sourceSha256, CancellationToken ct) =>
+        ImportOnnxAsync(modelId, onnxPath, sourceName, sourceSha256, normalization: null, ct);
 
     /// <summary>Checks an exported ONNX model (mmcls pytorch2onnx, mmdeploy, or one of ours) against the variant:
     /// loadable by ONNX Runtime, one float input [N, 3, R, R] at the variant's resolution, one float output [N, 1000].
-    /// Input and output are renamed to <c>input</c>/<c>probs</c> if needed, then stored as the model's weights.</summary>
-    /// <exception cref="OnnxModelRejectedException">The file is not a loadable ONNX model for this variant.</exception>
-    public async Task<ResolvedModel> ImportOnnxAsync(string modelId, string onnxPath, string sourceName, string sourceSha256, CancellationToken ct)
+    /// Input and output are renamed to <c>input</c>/<c>probs</c> if needed, then stored as the model's weights.
+    /// The normalisation is <paramref name="normalization"/>, else the one the file's metadata names
+    /// (<see cref="NormalizationMetadata"/>), else the catalogue's; the stored file's metadata is set to it.</summary>
+    /// <param name="normalization">Explicit override, winning over the file's metadata; null for none.</param>
+    /// <exception cref="OnnxModelRejectedException">The file is not a loadable ONNX model for this variant, or its
+    /// normalisation metadata is unusable (and no explicit normalisation was given).</exception>
+    public async Task<ResolvedModel> ImportOnnxAsync(
+        string modelId, string onnxPath, string sourceName, string sourceSha256, Normalization? normalization, CancellationToken ct)
     {
         var variant = ModelCatalogue.Get(modelId);
         var description = $"imported from {sourceName} (sha256 {sourceSha256})";
-        var onnx = await Task.Run(() => OnnxModelImport.Prepare(variant, onnxPath), ct);
-        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, ct);
+        var (onnx, chosen) = await Task.Run(() => OnnxModelImport.Prepare(variant, onnxPath, normalization), ct);
+        return await StoreAsync(variant, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, chosen, ct);
     }
 
     /// <summary>True when imported (or pulled) weights are in the store; random-seed models do not count.</summary>
@@ -91,7 +112,7 @@ public sealed class ModelStore
         onnx.Commit(onnxPath);
         var local = manifest with { OnnxFile = Path.GetFileName(onnxPath), OnnxSha256 = onnx.Sha256 };
         await AtomicFile.WriteAllBytesAsync(ManifestPath(variant, ImportedName), local.ToJsonBytes(), ct);
-        return new ResolvedModel(variant, onnxPath, local.Weights, local.Untrained, local.OnnxSha256);
+        return Resolved(variant, onnxPath, local);
     }
 
     private string OnnxPath(ModelVariant variant, string name) => Path.Combine(Root, variant.Id, $"{name}.onnx");
@@ -109,17 +130,20 @@ public sealed class ModelStore
     }
 
     private async Task<ResolvedModel> StoreAsync(
-        ModelVariant variant, string name, byte[] onnx, string description, bool untrained, string? sourceFile, string? sourceSha256, CancellationToken ct)
+        ModelVariant variant, string name, byte[] onnx, string description, bool untrained, string? sourceFile, string? sourceSha256,
+        StoredNormalization normalization, CancellationToken ct)
     {
         var onnxPath = OnnxPath(variant, name);
         var onnxSha256 = Convert.ToHexStringLower(SHA256.HashData(onnx));
         await AtomicFile.WriteAllBytesAsync(onnxPath, onnx, ct);
 
+        var served = normalization.Normalization;
         var manifest = new ModelManifest(
-            variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.Mean, variant.Std, variant.NormalizationName,
-            description, untrained, sourceFile, sourceSha256, Path.GetFileName(onnxPath), onnxSha256, DateTimeOffset.UtcNow);
+            variant.Id, variant.Arch, variant.Flavour, variant.Resolution, served.Mean, served.Std, served.Name,
+            description, untrained, sourceFile, sourceSha256, Path.GetFileName(onnxPath), onnxSha256, DateTimeOffset.UtcNow,
+            normalization.Source);
         await AtomicFile.WriteAllBytesAsync(ManifestPath(variant, name), manifest.ToJsonBytes(), ct);
-        return new ResolvedModel(variant, onnxPath, description, untrained, onnxSha256);
+        return Resolved(variant, onnxPath, manifest);
     }
 
     private async Task<ResolvedModel?> TryReadAsync(ModelVariant variant, string name, CancellationToken ct)
@@ -131,7 +155,47 @@ public sealed class ModelStore
             return null;
         }
 
-        var manifest = await ModelManifest.ReadAsync(manifestPath, ct);
-        return new ResolvedModel(variant, onnxPath, manifest.Weights, manifest.Untrained, manifest.OnnxSha256);
+        return Resolved(variant, onnxPath, await ModelManifest.ReadAsync(manifestPath, ct));
     }
+
+    /// <summary>The model as consumers see it: the variant carries the normalisation the manifest records (random
+    /// weights and manifests without a recorded source always use the catalogue's), and the description says so
+    /// when it differs from the catalogue's.</summary>
+    private static ResolvedModel Resolved(ModelVariant variant, string onnxPath, ModelManifest manifest)
+    {
+        var normalization = ServedNormalization(variant, manifest);
+        var description = normalization.Equals(variant.Normalization)
+            ? manifest.Weights
+            : manifest.NormalizationSource == NormalizationSource.FileMetadata
+                ? $"{manifest.Weights}, normalisation {normalization} (override from the file's metadata)"
+                : $"{manifest.Weights}, normalisation {normalization} (override)";
+        return new ResolvedModel(variant with { Normalization = normalization }, onnxPath, description, manifest.Untrained, manifest.OnnxSha256);
+    }
+
+    private static Normalization ServedNormalization(ModelVariant variant, ModelManifest manifest)
+    {
+        if (manifest.Untrained || manifest.NormalizationSource is null or NormalizationSource.Catalogue)
+        {
+            return variant.Normalization;
+        }
+
+        try
+        {
+            return Normalization.FromValues(manifest.Mean, manifest.Std);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"The manifest of {variant.Id} records an unusable normalisation: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>The normalisation chosen for weights at import, and why.</summary>
+internal sealed record StoredNormalization(Normalization Normalization, NormalizationSource Source)
+{
+    /// <summary>Explicit option, then the file's own metadata, then the catalogue.</summary>
+    public static StoredNormalization Choose(ModelVariant variant, Normalization? option, Normalization? fileMetadata) =>
+        option is not null ? new(option, NormalizationSource.Option)
+        : fileMetadata is not null ? new(fileMetadata, NormalizationSource.FileMetadata)
+        : new(variant.Normalization, NormalizationSource.Catalogue);
 }

@@ -11,7 +11,9 @@ namespace EfficientNet.Batch.Models.Store;
 /// (mmdeploy calls the output <c>output</c>, mmcls' pytorch2onnx <c>probs</c>).</summary>
 internal static class OnnxModelImport
 {
-    public static byte[] Prepare(ModelVariant variant, string path)
+    /// <summary>The bytes to store, with <c>metadata_props</c> naming the normalisation chosen: <paramref name="option"/>,
+    /// else the file's own metadata, else the catalogue's.</summary>
+    public static (byte[] Onnx, StoredNormalization Normalization) Prepare(ModelVariant variant, string path, Normalization? option)
     {
         var (inputName, outputName) = CheckWithRuntime(variant, path);
         ModelProto model;
@@ -26,7 +28,35 @@ internal static class OnnxModelImport
 
         Rename(model.Graph, path, inputName, EfficientNetOnnxBuilder.InputName);
         Rename(model.Graph, path, outputName, EfficientNetOnnxBuilder.OutputName);
-        return model.ToByteArray();
+        // An explicit option makes the file's metadata irrelevant, even when it is unusable.
+        var chosen = StoredNormalization.Choose(variant, option, option is null ? ReadNormalization(model, path) : null);
+        WriteNormalization(model, chosen.Normalization);
+        return (model.ToByteArray(), chosen);
+    }
+
+    private static Normalization? ReadNormalization(ModelProto model, string path)
+    {
+        try
+        {
+            return NormalizationMetadata.Read(model.MetadataProps.Select(p => KeyValuePair.Create(p.Key, p.Value)));
+        }
+        catch (FormatException e)
+        {
+            throw new OnnxModelRejectedException(path, $"{e.Message} Fix it, or pass the normalisation explicitly (--normalization).");
+        }
+    }
+
+    /// <summary>Replaces the file's normalisation keys, so the stored file names what it is served with.</summary>
+    private static void WriteNormalization(ModelProto model, Normalization normalization)
+    {
+        var keys = NormalizationMetadata.Entries(normalization).Select(e => e.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var kept = model.MetadataProps.Where(p => !keys.Contains(p.Key)).ToList();
+        model.MetadataProps.Clear();
+        model.MetadataProps.Add(kept);
+        foreach (var (key, value) in NormalizationMetadata.Entries(normalization))
+        {
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
     }
 
     private static (string Input, string Output) CheckWithRuntime(ModelVariant variant, string path)

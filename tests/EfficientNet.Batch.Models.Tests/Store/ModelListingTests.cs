@@ -11,18 +11,18 @@ public sealed class ModelListingTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void Listing_has_the_26_catalogue_models_in_seed_order()
+    public async Task Listing_has_the_26_catalogue_models_in_seed_order()
     {
-        var rows = ModelListing.Build(new ModelStore(_temp.Path));
+        var rows = await ModelListing.BuildAsync(new ModelStore(_temp.Path), CancellationToken.None);
 
         Assert.Equal(26, rows.Count);
         Assert.Equal(ModelCatalogue.All.Select(v => v.Id), rows.Select(r => r.Id));
     }
 
     [Fact]
-    public void B0_parameters_and_multiply_adds_are_computed_exactly()
+    public async Task B0_parameters_and_multiply_adds_are_computed_exactly()
     {
-        var b0 = ModelListing.Build(new ModelStore(_temp.Path)).Single(r => r.Id == "efficientnet_b0");
+        var b0 = (await ModelListing.BuildAsync(new ModelStore(_temp.Path), CancellationToken.None)).Single(r => r.Id == "efficientnet_b0");
 
         Assert.Equal(5_288_548, b0.ParameterCount);
         Assert.Equal(385_814_752, b0.MultiplyAdds);
@@ -45,9 +45,9 @@ public sealed class ModelListingTests : IDisposable
     }
 
     [Fact]
-    public void No_computed_count_disagrees_with_the_seed()
+    public async Task No_computed_count_disagrees_with_the_seed()
     {
-        var rows = ModelListing.Build(new ModelStore(_temp.Path));
+        var rows = await ModelListing.BuildAsync(new ModelStore(_temp.Path), CancellationToken.None);
 
         Assert.All(rows, r => Assert.True(r.ParameterCountMatchesSeed, r.Id));
     }
@@ -67,7 +67,7 @@ public sealed class ModelListingTests : IDisposable
         await store.ImportAsync("efficientnet_es", Weights.RandomWeights.Generate(ModelCatalogue.Get("efficientnet_es").Architecture, 1), "x.pth", "00", CancellationToken.None);
         await store.ResolveAsync("efficientnet_em", 1, CancellationToken.None);
 
-        var present = ModelListing.Build(store).Where(r => r.WeightsPresent).Select(r => r.Id);
+        var present = (await ModelListing.BuildAsync(store, CancellationToken.None)).Where(r => r.WeightsPresent).Select(r => r.Id);
 
         Assert.Equal(["efficientnet_es"], present);
     }
