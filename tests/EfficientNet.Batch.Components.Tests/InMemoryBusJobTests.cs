@@ -3,6 +3,10 @@ using System.Text.Json.Nodes;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Models.Architecture;
+using EfficientNet.Batch.Models.Catalogue;
+using EfficientNet.Batch.Models.Store;
+using EfficientNet.Batch.Models.Weights;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.Configuration;
@@ -181,6 +185,25 @@ public sealed class InMemoryBusJobTests : IDisposable
         var summary = ReadSummary(job);
         Assert.Equal(2, summary["failedShards"]!.AsArray().Count);
         Assert.Equal(3, summary["imagesFailed"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task An_imported_normalisation_override_is_applied_and_reported_in_the_summary()
+    {
+        var dataset = Dataset(TestData.FirstPhotos(2).Select(p => (p, Path.GetFileName(p))));
+        using var host = BuildHost();
+        await host.StartAsync();
+        await host.Services.GetRequiredService<ModelStore>().ImportAsync(
+            "efficientnet_es", RandomWeights.Generate(ArchSpec.Get("es"), 1), "es-draft.pth", new string('0', 64), Normalization.ImageNet, CancellationToken.None);
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = dataset, Model = "efficientnet_es" });
+
+        Assert.Equal(JobStatus.Completed, job.Status);
+        var summary = ReadSummary(job);
+        Assert.False(summary["untrained"]!.GetValue<bool>());
+        Assert.Equal("imagenet", summary["model"]!["normalization"]!.GetValue<string>());
+        Assert.Equal(58.395f, summary["model"]!["std"]![0]!.GetValue<float>());
+        Assert.Contains("override", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
