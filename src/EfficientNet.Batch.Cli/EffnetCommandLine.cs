@@ -20,6 +20,7 @@ public static class EffnetCommandLine
         root.Subcommands.Add(ClassifyCommand.Create(models));
         root.Subcommands.Add(SubmitCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(models));
         // root.Subcommands.Add(ModelsCommand.Create(models)); (lands with the models commands)
         return root;
     }
