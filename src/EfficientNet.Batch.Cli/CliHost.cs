@@ -29,6 +29,8 @@ internal static class CliHost
             options.SingleLine = true;
             options.TimestampFormat = null;
         });
+        // Logs are diagnostics: keep stdout for results, so that `--json` output can be piped.
+        builder.Logging.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The one line that says which execution provider (CUDA or CPU) runs the model.
         builder.Logging.AddFilter("EfficientNet.Batch.Inference", LogLevel.Information);
