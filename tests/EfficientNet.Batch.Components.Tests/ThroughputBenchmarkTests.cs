@@ -37,11 +37,12 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
         using var log = new StringWriter();
 
         var report = await benchmark.RunAsync(
-            new ThroughputBenchmarkSettings(WorkerFixture.ModelId, fixture.SamplesDirectory, Count: 3, RandomWeights: true, Seed: 0, StageCount: 2),
+            new ThroughputBenchmarkSettings(WorkerFixture.ModelId, fixture.SamplesDirectory, Count: 3, RandomWeights: true, Seed: 0, StageCount: 2, Rounds: 2),
             log,
             CancellationToken.None);
 
         Assert.Equal(3, report.Images);
+        Assert.Equal(2, report.Rounds);
         Assert.Equal(2, report.StageImages);
         Assert.Equal(2, report.BatchSize);
         Assert.Equal(2, report.DecodeThreads);

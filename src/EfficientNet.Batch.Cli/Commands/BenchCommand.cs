@@ -24,6 +24,7 @@ internal static class BenchCommand
         var batchSize = new Option<int?>("--batch-size") { Description = "Images per inference batch (default: Inference:BatchSize)." };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Use deterministic UNTRAINED weights." };
         var seed = new Option<int>("--seed") { Description = "Seed of --random-weights.", DefaultValueFactory = _ => 0 };
+        var rounds = new Option<int>("--rounds") { Description = "Interleaved measurements of every stage; medians are reported.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var intraOp = new Option<int?>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (default: Inference:IntraOpThreads)." };
         var decodeThreads = new Option<int?>("--decode-threads") { Description = "Parallel decoders (default: Worker:DecodeParallelism)." };
@@ -31,7 +32,7 @@ internal static class BenchCommand
 
         var command = new Command("bench", "Measure decode, inference and pipeline throughput on this machine.")
         {
-            model, images, count, stageCount, batchSize, randomWeights, seed, json, intraOp, decodeThreads, spinning,
+            model, images, count, stageCount, rounds, batchSize, randomWeights, seed, json, intraOp, decodeThreads, spinning,
         };
         command.SetAction((parse, ct) => BenchAsync(
             new ThroughputBenchmarkSettings(
@@ -40,7 +41,8 @@ internal static class BenchCommand
                 parse.GetValue(count),
                 parse.GetValue(randomWeights),
                 parse.GetValue(seed),
-                parse.GetValue(stageCount)),
+                parse.GetValue(stageCount),
+                parse.GetValue(rounds)),
             new Dictionary<string, string?>
             {
                 ["Inference:BatchSize"] = Invariant(parse.GetValue(batchSize)),
@@ -65,9 +67,9 @@ internal static class BenchCommand
             return ExitCodes.InvalidArguments;
         }
 
-        if (settings.Count < 1 || settings.StageCount < 1)
+        if (settings.Count < 1 || settings.StageCount < 1 || settings.Rounds < 1)
         {
-            Console.Error.WriteLine("error: --count and --stage-count must be at least 1.");
+            Console.Error.WriteLine("error: --count, --stage-count and --rounds must be at least 1.");
             return ExitCodes.InvalidArguments;
         }
 
@@ -110,7 +112,7 @@ internal static class BenchCommand
 
     private static string Describe(ThroughputReport r) => string.Create(CultureInfo.InvariantCulture, $"""
         model {r.Model} ({r.Resolution}px, {r.MultiplyAddsPerImage / 1e9:F3} GMAC/image) on {r.ExecutionProvider}, batch {r.BatchSize}
-        machine: {r.Cores} cores; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}
+        machine: {r.Cores} cores; medians of {r.Rounds} interleaved rounds; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}
         (a) decode + preprocess   {r.DecodeImagesPerSecond,8:F1} images/s  ({r.DecodeImagesPerSecondPerCore:F1} per core; {r.StageImages} images)
         (b) inference only        {r.InferenceImagesPerSecond,8:F1} images/s  ({r.InferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)
             plain ORT session     {r.PlainInferenceImagesPerSecond,8:F1} images/s  ({r.PlainInferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s; tuned/plain {r.InferenceSpeedupOverPlain:F2})

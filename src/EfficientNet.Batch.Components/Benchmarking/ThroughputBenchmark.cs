@@ -12,7 +12,10 @@ namespace EfficientNet.Batch.Components.Benchmarking;
 /// <summary>What to benchmark: a model, a folder of images and how many images to push through the pipeline.</summary>
 /// <param name="Count">Images through the full pipeline, cycling through the folder's files.</param>
 /// <param name="StageCount">Images for the decode-only and inference-only stages; default min(Count, 1000).</param>
-public sealed record ThroughputBenchmarkSettings(string ModelId, string ImagesDirectory, int Count, bool RandomWeights, int Seed, int? StageCount = null);
+/// <param name="Rounds">Each stage is measured this many times, the stages interleaved (a, b, plain, c, a, b, …), and
+/// the median of each is reported: on a shared machine the load changes between stages, and interleaving keeps the
+/// ratios (c / limit, tuned / plain) from comparing a quiet minute with a busy one.</param>
+public sealed record ThroughputBenchmarkSettings(string ModelId, string ImagesDirectory, int Count, bool RandomWeights, int Seed, int? StageCount = null, int Rounds = 1);
 
 /// <summary>
 /// Measures the worker's stages on this machine: (a) decode + preprocess alone on every decode thread, (b) inference
@@ -44,24 +47,7 @@ public sealed class ThroughputBenchmark(
         var batchSize = inference.Value.BatchSize;
         var stageCount = Math.Max(1, settings.StageCount ?? Math.Min(settings.Count, 1000));
 
-        log?.WriteLine($"(a) decode + preprocess: {stageCount} images on {worker.Value.EffectiveDecodeParallelism} threads");
-        var decode = MeasureDecode(preprocessor, files, stageCount, worker.Value.EffectiveDecodeParallelism, cancellationToken);
-
-        log?.WriteLine($"(b) inference only: {stageCount} images in batches of {batchSize}, tuned session and default SessionOptions");
-        var tensor = session.RentBatch(batchSize);
-        double tuned, plain;
-        try
-        {
-            FillWithImages(tensor, preprocessor, files);
-            tuned = MeasureInference(stageCount, batchSize, () => session.Run(tensor), cancellationToken);
-            plain = MeasurePlainInference(resolved.OnnxPath, tensor, stageCount, cancellationToken);
-        }
-        finally
-        {
-            session.ReturnBatch(tensor);
-        }
-
-        log?.WriteLine($"(c) full pipeline: {settings.Count} images (bytes in memory) through ImageBatchClassifier");
+        var rounds = Math.Max(1, settings.Rounds);
         var inputs = new ImageInput[settings.Count];
         for (var i = 0; i < inputs.Length; i++)
         {
@@ -69,17 +55,47 @@ public sealed class ThroughputBenchmark(
             inputs[i] = new ImageInput(path, null, _ => Task.FromResult(bytes));
         }
 
-        using var memory = new MemorySampler();
-        var done = 0L;
-        var started = Stopwatch.GetTimestamp();
-        var run = await classifier.ClassifyAsync(
-            new ModelRef(variant.Id, settings.RandomWeights, settings.Seed),
-            inputs,
-            topK: 5,
-            images => memory.Progress(Interlocked.Add(ref done, images)),
-            cancellationToken);
-        var pipelineSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        memory.Stop();
+        var decode = new double[rounds];
+        var tuned = new double[rounds];
+        var plain = new double[rounds];
+        var pipeline = new double[rounds];
+        var failed = 0;
+        MemorySampler? memory = null;
+        var tensor = session.RentBatch(batchSize);
+        try
+        {
+            FillWithImages(tensor, preprocessor, files);
+            for (var round = 0; round < rounds; round++)
+            {
+                log?.WriteLine($"round {round + 1}/{rounds}: (a) decode + preprocess, {stageCount} images on {worker.Value.EffectiveDecodeParallelism} threads");
+                decode[round] = MeasureDecode(preprocessor, files, stageCount, worker.Value.EffectiveDecodeParallelism, cancellationToken);
+
+                log?.WriteLine($"round {round + 1}/{rounds}: (b) inference only, {stageCount} images in batches of {batchSize}, tuned session and default SessionOptions");
+                tuned[round] = MeasureInference(stageCount, batchSize, () => session.Run(tensor), cancellationToken);
+                plain[round] = MeasurePlainInference(resolved.OnnxPath, tensor, stageCount, cancellationToken);
+
+                log?.WriteLine($"round {round + 1}/{rounds}: (c) full pipeline, {settings.Count} images (bytes in memory) through ImageBatchClassifier");
+                memory?.Dispose();
+                memory = new MemorySampler();
+                var sampler = memory;
+                var done = 0L;
+                var started = Stopwatch.GetTimestamp();
+                var run = await classifier.ClassifyAsync(
+                    new ModelRef(variant.Id, settings.RandomWeights, settings.Seed),
+                    inputs,
+                    topK: 5,
+                    images => sampler.Progress(Interlocked.Add(ref done, images)),
+                    cancellationToken);
+                pipeline[round] = settings.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+                sampler.Stop();
+                failed = run.Failed;
+            }
+        }
+        finally
+        {
+            session.ReturnBatch(tensor);
+            memory?.Dispose();
+        }
 
         return new ThroughputReport
         {
@@ -94,15 +110,23 @@ public sealed class ThroughputBenchmark(
             StageImages = stageCount,
             DistinctFiles = files.Count,
             MultiplyAddsPerImage = variant.Architecture.MultiplyAdds,
-            DecodeImagesPerSecond = decode,
-            InferenceImagesPerSecond = tuned,
-            PlainInferenceImagesPerSecond = plain,
-            PipelineImagesPerSecond = settings.Count / pipelineSeconds,
-            PipelineErrors = run.Failed,
+            Rounds = rounds,
+            DecodeImagesPerSecond = Median(decode),
+            InferenceImagesPerSecond = Median(tuned),
+            PlainInferenceImagesPerSecond = Median(plain),
+            PipelineImagesPerSecond = Median(pipeline),
+            PipelineErrors = failed,
             PeakRssBytes = MemorySampler.PeakRss(),
-            FirstThousandPeakRssBytes = memory.PeakWhile(0, 1000),
+            FirstThousandPeakRssBytes = memory!.PeakWhile(0, 1000),
             LastThousandPeakRssBytes = memory.PeakWhile(Math.Max(0, settings.Count - 1000), settings.Count),
         };
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        var middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
     private static List<(string Path, byte[] Bytes)> LoadFiles(string directory)

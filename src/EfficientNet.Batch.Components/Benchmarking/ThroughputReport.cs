@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace EfficientNet.Batch.Components.Benchmarking;
 
 /// <summary>
-/// What <see cref="ThroughputBenchmark"/> measured, in images per second, and the figures derived from it. Decode and
+/// What <see cref="ThroughputBenchmark"/> measured, in images per second (medians over interleaved rounds), and the figures derived from it. Decode and
 /// inference share the same cores, so the pipeline can at best reach the combined limit 1 / (1/a + 1/b): the time
 /// per image of both stages added up.
 /// </summary>
@@ -33,6 +33,9 @@ public sealed record ThroughputReport
 
     public required int DistinctFiles { get; init; }
 
+    /// <summary>Interleaved measurements of every stage; the rates are their medians.</summary>
+    public int Rounds { get; init; } = 1;
+
     /// <summary>Conv + fc multiply-adds of one image (ArchSpec.MultiplyAdds).</summary>
     public required long MultiplyAddsPerImage { get; init; }
 
@@ -53,10 +56,10 @@ public sealed record ThroughputReport
     /// <summary>Peak resident set of the process (VmHWM).</summary>
     public required long PeakRssBytes { get; init; }
 
-    /// <summary>Highest RSS sampled while the pipeline did its first 1000 images.</summary>
+    /// <summary>Highest RSS sampled while the pipeline did its first 1000 images (last round).</summary>
     public required long FirstThousandPeakRssBytes { get; init; }
 
-    /// <summary>Highest RSS sampled while the pipeline did its last 1000 images.</summary>
+    /// <summary>Highest RSS sampled while the pipeline did its last 1000 images (last round).</summary>
     public required long LastThousandPeakRssBytes { get; init; }
 
     public double DecodeImagesPerSecondPerCore => DecodeImagesPerSecond / Cores;
