@@ -21,6 +21,7 @@ public static class EffnetCommandLine
         root.Subcommands.Add(SubmitCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create(models));
+        root.Subcommands.Add(BenchCommand.Create(models));
         return root;
     }
 }

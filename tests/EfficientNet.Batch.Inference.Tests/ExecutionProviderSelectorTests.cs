@@ -93,6 +93,61 @@ public sealed class ExecutionProviderSelectorTests
         }
     }
 
+    [Fact]
+    public void Cuda_is_configured_with_the_device_and_the_chosen_cudnn_algorithm_search()
+    {
+        using var sessionOptions = new SessionOptions();
+        IReadOnlyDictionary<string, string>? appended = null;
+        var selector = ExecutionProviderSelector.WithCudaOptions((_, providerOptions) => appended = providerOptions);
+
+        var choice = selector.Configure(sessionOptions, new InferenceOptions { Device = InferenceDevice.Cuda, DeviceId = 3 });
+
+        Assert.Equal(ExecutionProviderNames.Cuda, choice.Provider);
+        Assert.NotNull(appended);
+        Assert.Equal("3", appended["device_id"]);
+        Assert.Equal("EXHAUSTIVE", appended["cudnn_conv_algo_search"]);
+        Assert.Equal("1", appended["cudnn_conv_use_max_workspace"]);
+    }
+
+    [Theory]
+    [InlineData(CudnnConvAlgoSearch.Exhaustive, "EXHAUSTIVE")]
+    [InlineData(CudnnConvAlgoSearch.Heuristic, "HEURISTIC")]
+    [InlineData(CudnnConvAlgoSearch.Default, "DEFAULT")]
+    public void Every_cudnn_search_setting_maps_to_the_providers_value(CudnnConvAlgoSearch search, string expected)
+    {
+        var providerOptions = ExecutionProviderSelector.CudaProviderOptions(new InferenceOptions { CudnnConvAlgoSearch = search });
+
+        Assert.Equal(expected, providerOptions["cudnn_conv_algo_search"]);
+    }
+
+    [Fact]
+    public void Auto_with_tuned_cuda_options_still_falls_back_to_cpu_when_cuda_cannot_load()
+    {
+        using var sessionOptions = new SessionOptions();
+        var selector = ExecutionProviderSelector.WithCudaOptions((_, _) => throw NativeFailure);
+
+        var choice = selector.Configure(sessionOptions, new InferenceOptions { Device = InferenceDevice.Auto, DeviceId = 1, CudnnConvAlgoSearch = CudnnConvAlgoSearch.Heuristic });
+
+        Assert.Equal(ExecutionProviderNames.Cpu, choice.Provider);
+        Assert.Contains("device 1", choice.FallbackReason);
+    }
+
+    [Fact]
+    public void A_session_falls_back_to_cpu_batches_when_auto_cannot_load_cuda()
+    {
+        using var directory = new TemporaryDirectory();
+        var path = new TinyOnnxModel().WriteTo(directory.Path);
+        var selector = ExecutionProviderSelector.WithCudaOptions((_, _) => throw NativeFailure);
+
+        using var session = ModelSession.Open(path, new InferenceOptions { Device = InferenceDevice.Auto, IntraOpThreads = 1 }, selector);
+        var batch = session.RentBatch(2);
+        session.Run(batch);
+
+        Assert.Equal(ExecutionProviderNames.Cpu, session.ExecutionProvider);
+        Assert.NotNull(session.Provider.FallbackReason);
+        Assert.Equal(1f, batch.Probabilities(0).ToArray().Sum(), 1e-5);
+    }
+
     private static OnnxRuntimeException CaptureNativeFailure()
     {
         try

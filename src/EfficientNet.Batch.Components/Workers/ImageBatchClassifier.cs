@@ -1,6 +1,6 @@
-using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Threading.Channels;
+using System.Runtime.ExceptionServices;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -24,9 +24,17 @@ public sealed record ClassificationRun(IReadOnlyList<PredictionRecord> Records, 
 }
 
 /// <summary>
-/// Decodes and preprocesses images in parallel and classifies them in batches on one cached ONNX Runtime session.
-/// A decode stage and the inference stage overlap through a bounded channel, so memory stays bounded and the
-/// session is fed while the next images decode. A bad image becomes an error record; it never fails the run.
+/// Classifies images in fixed-size batches on one cached ONNX Runtime session, as a pipeline of overlapping stages:
+/// <list type="number">
+/// <item>reads: started in input order, up to <see cref="WorkerOptions.EffectiveReadAhead"/> ahead (async I/O);</item>
+/// <item>decode + preprocess: <see cref="WorkerOptions.EffectiveDecodeParallelism"/> threads, each writing its image
+/// straight into the image's slot of a batch tensor (no per-image tensor, no copy);</item>
+/// <item>inference: one thread runs each batch as soon as its last slot is written, then recycles the tensor.</item>
+/// </list>
+/// Only <see cref="WorkerOptions.BatchesInFlight"/> batch tensors exist per run: when all are full or being filled,
+/// reading stops (backpressure), so memory is bounded whatever the input size. Every batch runs at the fixed batch
+/// size (the last one padded) so ONNX Runtime never re-plans. A bad image becomes an error record and leaves its slot
+/// as padding; a storage outage fails the run.
 /// </summary>
 public sealed class ImageBatchClassifier(
     ModelStore models,
@@ -46,122 +54,279 @@ public sealed class ImageBatchClassifier(
         var session = sessions.Get(resolved.OnnxPath);
         var variant = resolved.Variant;
         var preprocessor = preprocessors.Get(new PreprocessSpec(variant.Resolution, variant.Mean, variant.Std));
-        var planeSize = 3 * variant.Resolution * variant.Resolution;
-        var batchSize = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
         var records = new PredictionRecord[inputs.Count];
-        var names = ImageNetClasses.Names;
-
-        var decoded = Channel.CreateBounded<DecodedImage>(new BoundedChannelOptions(batchSize * 2)
+        if (inputs.Count == 0)
         {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+            return new ClassificationRun(records, resolved, session.ExecutionProvider);
+        }
 
-        var decoding = Task.Run(
-            async () =>
+        // One shape per run: the configured batch size, or fewer for a run smaller than one batch.
+        var capacity = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
+        var pipeline = new Pipeline(session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), onImagesDone);
+        await pipeline.RunAsync(cancellationToken);
+        return new ClassificationRun(records, resolved, session.ExecutionProvider);
+    }
+
+    /// <summary>The state of one run's pipeline: its stages, queues and batch tensors.</summary>
+    private sealed class Pipeline(
+        ModelSession session,
+        ImagePreprocessor preprocessor,
+        WorkerOptions options,
+        IReadOnlyList<ImageInput> inputs,
+        PredictionRecord[] records,
+        int capacity,
+        int topK,
+        Action<int>? onImagesDone)
+    {
+        private readonly List<InferenceBatch> _rented = [];
+        private Exception? _failure;
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var batchCount = (inputs.Count + capacity - 1) / capacity;
+            var depth = Math.Min(options.BatchesInFlight, batchCount);
+            using var free = new BlockingCollection<PendingBatch>(depth);
+            using var work = new BlockingCollection<WorkItem>(options.EffectiveReadAhead);
+            using var ready = new BlockingCollection<PendingBatch>(depth);
+            for (var i = 0; i < depth; i++)
             {
-                try
+                var tensor = session.RentBatch(capacity);
+                _rented.Add(tensor);
+                free.Add(new PendingBatch(tensor), CancellationToken.None);
+            }
+
+            try
+            {
+                // CPU-bound stages get their own threads: blocking the thread pool with decode and ORT calls would
+                // starve the continuations of the async reads.
+                var stages = new List<Task> { Stage(() => Schedule(free, work, stop.Token), stop) };
+                var decoders = new Task[Math.Max(1, options.EffectiveDecodeParallelism)];
+                var remainingDecoders = decoders.Length;
+                for (var i = 0; i < decoders.Length; i++)
                 {
-                    await Parallel.ForEachAsync(
-                        Enumerable.Range(0, inputs.Count),
-                        new ParallelOptions { MaxDegreeOfParallelism = options.Value.EffectiveDecodeParallelism, CancellationToken = cancellationToken },
-                        async (index, ct) =>
+                    decoders[i] = Stage(
+                        () =>
                         {
-                            var input = inputs[index];
-                            var pixels = ArrayPool<float>.Shared.Rent(planeSize);
-                            var started = Stopwatch.GetTimestamp();
                             try
                             {
-                                var bytes = await input.ReadAsync(ct);
-                                if (bytes.LongLength > options.Value.MaxImageBytes)
+                                Decode(work, ready, stop.Token);
+                            }
+                            finally
+                            {
+                                if (Interlocked.Decrement(ref remainingDecoders) == 0)
                                 {
-                                    throw new ImageDecodeException("too-large", $"The file is {bytes.LongLength} bytes; the limit is {options.Value.MaxImageBytes}.");
+                                    ready.CompleteAdding();
                                 }
-
-                                preprocessor.Preprocess(bytes, pixels.AsSpan(0, planeSize));
-                                BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                                await decoded.Writer.WriteAsync(new DecodedImage(index, pixels), ct);
                             }
-                            catch (Exception e) when (ErrorRecord(input, e) is { } failure)
-                            {
-                                ArrayPool<float>.Shared.Return(pixels);
-                                records[index] = failure;
-                                BatchMetrics.ImageErrors.Add(1, new KeyValuePair<string, object?>("error.type", failure.ErrorKind));
-                                BatchMetrics.ImagesProcessed.Add(1, new KeyValuePair<string, object?>("effnet.outcome", "error"));
-                                onImagesDone?.Invoke(1);
-                            }
-                            catch
-                            {
-                                ArrayPool<float>.Shared.Return(pixels);
-                                throw;
-                            }
-                        });
+                        },
+                        stop);
                 }
-                finally
-                {
-                    decoded.Writer.Complete();
-                }
-            },
-            cancellationToken);
 
-        var batch = ArrayPool<float>.Shared.Rent(batchSize * planeSize);
-        var probabilities = ArrayPool<float>.Shared.Rent(batchSize * session.ClassCount);
-        var indices = new int[batchSize];
-        var top = new ClassScore[Math.Min(topK, session.ClassCount)];
-        try
-        {
-            var filled = 0;
-            await foreach (var image in decoded.Reader.ReadAllAsync(cancellationToken))
-            {
-                image.Pixels.AsSpan(0, planeSize).CopyTo(batch.AsSpan(filled * planeSize, planeSize));
-                ArrayPool<float>.Shared.Return(image.Pixels);
-                indices[filled++] = image.Index;
-                if (filled == batchSize)
+                stages.AddRange(decoders);
+                stages.Add(Stage(() => Infer(ready, free, stop.Token), stop));
+                try
                 {
-                    RunBatch(filled);
-                    filled = 0;
+                    await Task.WhenAll(stages);
+                }
+                catch when (_failure is not null || cancellationToken.IsCancellationRequested)
+                {
+                    // The first real failure (or the caller's cancellation) is rethrown below, not the secondary
+                    // cancellations it caused in the other stages.
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                if (_failure is not null)
+                {
+                    ExceptionDispatchInfo.Throw(_failure);
                 }
             }
-
-            if (filled > 0)
+            finally
             {
-                RunBatch(filled);
+                foreach (var tensor in _rented)
+                {
+                    session.ReturnBatch(tensor);
+                }
             }
-
-            await decoding;
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(batch);
-            ArrayPool<float>.Shared.Return(probabilities);
         }
 
-        return new ClassificationRun(records, resolved, session.ExecutionProvider);
-
-        void RunBatch(int count)
-        {
-            using var activity = BatchMetrics.ActivitySource.StartActivity("effnet.inference");
-            activity?.SetTag("effnet.batch.size", count);
-            var started = Stopwatch.GetTimestamp();
-            session.Run(batch.AsSpan(0, count * planeSize), count, probabilities.AsSpan(0, count * session.ClassCount));
-            BatchMetrics.InferenceDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            BatchMetrics.BatchSize.Record(count);
-            for (var i = 0; i < count; i++)
-            {
-                TopK.Select(probabilities.AsSpan(i * session.ClassCount, session.ClassCount), top.Length, top);
-                var input = inputs[indices[i]];
-                records[indices[i]] = new PredictionRecord
+        private Task Stage(Action body, CancellationTokenSource stop) =>
+            Task.Factory.StartNew(
+                () =>
                 {
-                    Path = input.Path,
-                    Label = input.Label,
-                    Top = top.Select(c => new PredictedClass(c.Index, names[c.Index], c.Probability)).ToArray(),
-                };
-            }
+                    try
+                    {
+                        body();
+                    }
+                    // A cancellation this pipeline caused is secondary; any other exception (a read's own timeout
+                    // included) is the failure, and stops every stage so that none waits on a dead one.
+                    catch (Exception exception) when (!(exception is OperationCanceledException && stop.IsCancellationRequested))
+                    {
+                        Interlocked.CompareExchange(ref _failure, exception, null);
+                        stop.Cancel();
+                        throw;
+                    }
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
 
-            BatchMetrics.ImagesProcessed.Add(count, new KeyValuePair<string, object?>("effnet.outcome", "ok"));
-            onImagesDone?.Invoke(count);
+        // Hands out (image, batch tensor, slot) in input order and starts each image's read. It takes a free tensor
+        // before scheduling that batch's images, so the decoders never wait for memory and the batches fill in order.
+        private void Schedule(BlockingCollection<PendingBatch> free, BlockingCollection<WorkItem> work, CancellationToken cancellationToken)
+        {
+            try
+            {
+                for (var first = 0; first < inputs.Count; first += capacity)
+                {
+                    var batch = free.Take(cancellationToken);
+                    var count = Math.Min(capacity, inputs.Count - first);
+                    batch.Start(first, count);
+                    for (var slot = 0; slot < count; slot++)
+                    {
+                        var index = first + slot;
+                        work.Add(new WorkItem(index, slot, batch, ReadAsync(inputs[index], cancellationToken)), cancellationToken);
+                    }
+                }
+            }
+            finally
+            {
+                work.CompleteAdding();
+            }
+        }
+
+        private static Task<byte[]> ReadAsync(ImageInput input, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return input.ReadAsync(cancellationToken);
+            }
+            catch (Exception exception)
+            {
+                // A synchronous throw is handled like a failed read, by the decoder that owns the image.
+                return Task.FromException<byte[]>(exception);
+            }
+        }
+
+        private void Decode(BlockingCollection<WorkItem> work, BlockingCollection<PendingBatch> ready, CancellationToken cancellationToken)
+        {
+            foreach (var item in work.GetConsumingEnumerable(cancellationToken))
+            {
+                var input = inputs[item.Index];
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var bytes = item.Read.GetAwaiter().GetResult();
+                    if (bytes.LongLength > options.MaxImageBytes)
+                    {
+                        throw new ImageDecodeException("too-large", $"The file is {bytes.LongLength} bytes; the limit is {options.MaxImageBytes}.");
+                    }
+
+                    preprocessor.Preprocess(bytes, item.Batch.Tensor.Image(item.Slot));
+                    BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                }
+                catch (Exception e) when (ErrorRecord(input, e) is { } failure)
+                {
+                    records[item.Index] = failure;
+                    item.Batch.Skip(item.Slot);
+                    BatchMetrics.ImageErrors.Add(1, new KeyValuePair<string, object?>("error.type", failure.ErrorKind));
+                    BatchMetrics.ImagesProcessed.Add(1, new KeyValuePair<string, object?>("effnet.outcome", "error"));
+                    onImagesDone?.Invoke(1);
+                }
+
+                if (item.Batch.SlotDone())
+                {
+                    ready.Add(item.Batch, cancellationToken);
+                }
+            }
+        }
+
+        private void Infer(BlockingCollection<PendingBatch> ready, BlockingCollection<PendingBatch> free, CancellationToken cancellationToken)
+        {
+            var names = ImageNetClasses.Names;
+            var top = new ClassScore[topK];
+            foreach (var batch in ready.GetConsumingEnumerable(cancellationToken))
+            {
+                var images = batch.Images;
+                if (images > 0)
+                {
+                    using (var activity = BatchMetrics.ActivitySource.StartActivity("effnet.inference"))
+                    {
+                        activity?.SetTag("effnet.batch.size", images);
+                        var started = Stopwatch.GetTimestamp();
+                        session.Run(batch.Tensor);
+                        BatchMetrics.InferenceDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        BatchMetrics.BatchSize.Record(images);
+                    }
+
+                    for (var slot = 0; slot < batch.Count; slot++)
+                    {
+                        if (batch.IsSkipped(slot))
+                        {
+                            continue;
+                        }
+
+                        var index = batch.First + slot;
+                        TopK.Select(batch.Tensor.Probabilities(slot), top.Length, top);
+                        var classes = new PredictedClass[top.Length];
+                        for (var k = 0; k < top.Length; k++)
+                        {
+                            classes[k] = new PredictedClass(top[k].Index, names[top[k].Index], top[k].Probability);
+                        }
+
+                        var input = inputs[index];
+                        records[index] = new PredictionRecord { Path = input.Path, Label = input.Label, Top = classes };
+                    }
+
+                    BatchMetrics.ImagesProcessed.Add(images, new KeyValuePair<string, object?>("effnet.outcome", "ok"));
+                    onImagesDone?.Invoke(images);
+                }
+
+                free.Add(batch, cancellationToken);
+            }
         }
     }
+
+    /// <summary>A batch tensor being filled: which images it holds and how many slots are still being decoded.</summary>
+    private sealed class PendingBatch(InferenceBatch tensor)
+    {
+        private readonly bool[] _skipped = new bool[tensor.Capacity];
+        private int _pending;
+        private int _skippedCount;
+
+        public InferenceBatch Tensor { get; } = tensor;
+
+        public int First { get; private set; }
+
+        /// <summary>Slots in use; slots past it are padding (the last batch of a run).</summary>
+        public int Count { get; private set; }
+
+        /// <summary>Slots holding a decoded image.</summary>
+        public int Images => Count - Volatile.Read(ref _skippedCount);
+
+        public void Start(int first, int count)
+        {
+            First = first;
+            Count = count;
+            Array.Clear(_skipped);
+            _skippedCount = 0;
+            Volatile.Write(ref _pending, count);
+        }
+
+        /// <summary>The image of <paramref name="slot"/> failed: its slot is padding.</summary>
+        public void Skip(int slot)
+        {
+            _skipped[slot] = true;
+            Interlocked.Increment(ref _skippedCount);
+        }
+
+        public bool IsSkipped(int slot) => _skipped[slot];
+
+        /// <summary>True for the decoder that finishes the batch's last slot.</summary>
+        public bool SlotDone() => Interlocked.Decrement(ref _pending) == 0;
+    }
+
+    private readonly record struct WorkItem(int Index, int Slot, PendingBatch Batch, Task<byte[]> Read);
 
     /// <summary>Per-image failures become records; anything else (storage outage, cancellation) fails the shard so that
     /// the bus retries it.</summary>
@@ -173,5 +338,4 @@ public sealed class ImageBatchClassifier(
         _ => null,
     };
 
-    private readonly record struct DecodedImage(int Index, float[] Pixels);
 }

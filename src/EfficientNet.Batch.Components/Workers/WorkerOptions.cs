@@ -19,6 +19,16 @@ public sealed class WorkerOptions
     [Range(0, 256)]
     public int DecodeParallelism { get; set; }
 
+    /// <summary>Batch tensors per shard in flight: one being run while the others are filled by the decoders.
+    /// Bounds the pipeline's tensor memory to this many batches (b0, batch 16: 9.6 MB each).</summary>
+    [Range(2, 16)]
+    public int BatchesInFlight { get; set; } = 3;
+
+    /// <summary>Image reads started ahead of the decoders (blob latency is hidden behind decoding); 0 = four per
+    /// decode thread. Bounds the encoded bytes held in memory.</summary>
+    [Range(0, 4096)]
+    public int ReadAhead { get; set; }
+
     /// <summary>Largest encoded image accepted, in bytes; larger files become error records.</summary>
     [Range(1, long.MaxValue)]
     public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
@@ -27,6 +37,8 @@ public sealed class WorkerOptions
     public string? Name { get; set; }
 
     public int EffectiveDecodeParallelism => DecodeParallelism > 0 ? DecodeParallelism : Environment.ProcessorCount;
+
+    public int EffectiveReadAhead => ReadAhead > 0 ? ReadAhead : 4 * EffectiveDecodeParallelism;
 
     public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? $"{Environment.MachineName}/{Environment.ProcessId}" : Name;
 }

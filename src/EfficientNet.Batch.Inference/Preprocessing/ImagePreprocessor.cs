@@ -251,7 +251,7 @@ public sealed class ImagePreprocessor
                 ResizeFromRows(image, crop, resizer, resized);
             }
 
-            Normalise(resized.AsSpan(0, resizer.OutputLength), destinationChw);
+            NormaliseUnchecked(resized.AsSpan(0, resizer.OutputLength), destinationChw);
         }
         finally
         {
@@ -283,7 +283,19 @@ public sealed class ImagePreprocessor
         }
     }
 
-    private void Normalise(ReadOnlySpan<byte> interleavedRgb, Span<float> destinationChw)
+    /// <summary>The tensor fill: R × R interleaved RGB bytes → (v − mean) / std, written as R, G, B planes.</summary>
+    public void Normalise(ReadOnlySpan<byte> interleavedRgb, Span<float> destinationChw)
+    {
+        var plane = Spec.Resolution * Spec.Resolution;
+        if (interleavedRgb.Length < plane * Channels || destinationChw.Length < plane * Channels)
+        {
+            throw new ArgumentException($"Normalising needs {plane * Channels} bytes and floats; got {interleavedRgb.Length} and {destinationChw.Length}.");
+        }
+
+        NormaliseUnchecked(interleavedRgb, destinationChw);
+    }
+
+    private void NormaliseUnchecked(ReadOnlySpan<byte> interleavedRgb, Span<float> destinationChw)
     {
         var plane = Spec.Resolution * Spec.Resolution;
         var red = destinationChw[..plane];

@@ -19,26 +19,66 @@ public sealed record ExecutionProviderChoice(string Provider, string? FallbackRe
 /// </summary>
 public sealed class ExecutionProviderSelector
 {
-    private readonly Action<SessionOptions, int> _appendCuda;
+    private readonly Action<SessionOptions, IReadOnlyDictionary<string, string>> _appendCuda;
 
-    /// <summary>Uses ONNX Runtime's real <see cref="SessionOptions.AppendExecutionProvider_CUDA(int)"/>.</summary>
+    /// <summary>Uses ONNX Runtime's real CUDA provider, configured through <see cref="OrtCUDAProviderOptions"/>.</summary>
     public ExecutionProviderSelector()
-        : this(static (sessionOptions, deviceId) => sessionOptions.AppendExecutionProvider_CUDA(deviceId))
+        : this(AppendCuda)
     {
     }
 
-    /// <summary>For tests: <paramref name="appendCuda"/> stands in for appending the CUDA provider.</summary>
+    /// <summary>For tests: <paramref name="appendCuda"/> stands in for appending the CUDA provider on a device.</summary>
     public ExecutionProviderSelector(Action<SessionOptions, int> appendCuda)
+        : this(WithDeviceId(appendCuda))
+    {
+    }
+
+    private ExecutionProviderSelector(Action<SessionOptions, IReadOnlyDictionary<string, string>> appendCuda)
     {
         ArgumentNullException.ThrowIfNull(appendCuda);
         _appendCuda = appendCuda;
     }
 
-    /// <summary>Configures <paramref name="sessionOptions"/> for <paramref name="device"/>; CPU needs nothing appended.</summary>
+    /// <summary>For tests: <paramref name="appendCuda"/> stands in for appending the CUDA provider with these
+    /// provider options (those of <see cref="CudaProviderOptions"/>).</summary>
+    public static ExecutionProviderSelector WithCudaOptions(Action<SessionOptions, IReadOnlyDictionary<string, string>> appendCuda) =>
+        new(appendCuda ?? throw new ArgumentNullException(nameof(appendCuda)));
+
+    /// <summary>
+    /// The CUDA provider's options for <paramref name="options"/>: the device, cuDNN's convolution algorithm search
+    /// (exhaustive by default: batches have one fixed shape, so the search runs once and the winner is cached) and
+    /// the largest cuDNN workspace, which that search needs to consider the fastest algorithms.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> CudaProviderOptions(InferenceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["cudnn_conv_algo_search"] = options.CudnnConvAlgoSearch switch
+            {
+                CudnnConvAlgoSearch.Heuristic => "HEURISTIC",
+                CudnnConvAlgoSearch.Default => "DEFAULT",
+                _ => "EXHAUSTIVE",
+            },
+            ["cudnn_conv_use_max_workspace"] = "1",
+            ["do_copy_in_default_stream"] = "1",
+        };
+    }
+
+    /// <summary>Configures <paramref name="sessionOptions"/> for <paramref name="device"/> with default CUDA settings.</summary>
     /// <exception cref="InvalidOperationException">CUDA was required and cannot be used.</exception>
-    public ExecutionProviderChoice Configure(SessionOptions sessionOptions, InferenceDevice device, int deviceId)
+    public ExecutionProviderChoice Configure(SessionOptions sessionOptions, InferenceDevice device, int deviceId) =>
+        Configure(sessionOptions, new InferenceOptions { Device = device, DeviceId = deviceId });
+
+    /// <summary>Configures <paramref name="sessionOptions"/> for <paramref name="options"/>' device; CPU needs nothing appended.</summary>
+    /// <exception cref="InvalidOperationException">CUDA was required and cannot be used.</exception>
+    public ExecutionProviderChoice Configure(SessionOptions sessionOptions, InferenceOptions options)
     {
         ArgumentNullException.ThrowIfNull(sessionOptions);
+        ArgumentNullException.ThrowIfNull(options);
+        var device = options.Device;
+        var deviceId = options.DeviceId;
         if (device == InferenceDevice.Cpu)
         {
             return new ExecutionProviderChoice(ExecutionProviderNames.Cpu, null);
@@ -46,7 +86,7 @@ public sealed class ExecutionProviderSelector
 
         try
         {
-            _appendCuda(sessionOptions, deviceId);
+            _appendCuda(sessionOptions, CudaProviderOptions(options));
             return new ExecutionProviderChoice(ExecutionProviderNames.Cuda, null);
         }
         // OnnxRuntimeException: libonnxruntime_providers_cuda.so or its CUDA/cuDNN dependencies failed to load,
@@ -63,5 +103,19 @@ public sealed class ExecutionProviderSelector
 
             return new ExecutionProviderChoice(ExecutionProviderNames.Cpu, reason);
         }
+    }
+
+    private static void AppendCuda(SessionOptions sessionOptions, IReadOnlyDictionary<string, string> providerOptions)
+    {
+        using var cuda = new OrtCUDAProviderOptions();
+        cuda.UpdateOptions(providerOptions.ToDictionary(StringComparer.Ordinal));
+        sessionOptions.AppendExecutionProvider_CUDA(cuda);
+    }
+
+    private static Action<SessionOptions, IReadOnlyDictionary<string, string>> WithDeviceId(Action<SessionOptions, int> appendCuda)
+    {
+        ArgumentNullException.ThrowIfNull(appendCuda);
+        return (sessionOptions, providerOptions) =>
+            appendCuda(sessionOptions, int.Parse(providerOptions["device_id"], System.Globalization.CultureInfo.InvariantCulture));
     }
 }

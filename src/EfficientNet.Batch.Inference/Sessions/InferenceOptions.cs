@@ -24,6 +24,20 @@ public enum GraphOptimization
     All,
 }
 
+/// <summary>cuDNN's convolution algorithm search (the CUDA provider's <c>cudnn_conv_algo_search</c>).</summary>
+public enum CudnnConvAlgoSearch
+{
+    /// <summary>Benchmarks every algorithm once per input shape and caches the winner. Batches have one fixed
+    /// shape, so the search runs once per session and the fastest kernels are used from then on.</summary>
+    Exhaustive,
+
+    /// <summary>cuDNN's heuristics: no start-up search, possibly slower kernels.</summary>
+    Heuristic,
+
+    /// <summary>The default algorithm: only for debugging.</summary>
+    Default,
+}
+
 /// <summary>Configuration section "Inference".</summary>
 public sealed class InferenceOptions
 {
@@ -50,6 +64,21 @@ public sealed class InferenceOptions
     /// <summary>Images per ONNX Runtime call.</summary>
     [Range(1, 1024)]
     public int BatchSize { get; set; } = 16;
+
+    /// <summary>ONNX Runtime's CPU memory arena: intermediate tensors come from a reused arena instead of malloc.</summary>
+    public bool EnableMemoryArena { get; set; } = true;
+
+    /// <summary>Memory pattern planning: with fixed batch shapes ONNX Runtime plans intermediate buffers once and
+    /// reuses the plan for every batch.</summary>
+    public bool EnableMemoryPattern { get; set; } = true;
+
+    /// <summary>Whether idle intra-op threads spin waiting for work. Off by default: the decode threads share the
+    /// same cores, and a spinning inference thread burns the time a decoder could use (see docs/benchmarks.md).</summary>
+    public bool IntraOpSpinning { get; set; }
+
+    /// <summary>cuDNN convolution algorithm search on CUDA; ignored on CPU.</summary>
+    [EnumDataType(typeof(CudnnConvAlgoSearch))]
+    public CudnnConvAlgoSearch CudnnConvAlgoSearch { get; set; } = CudnnConvAlgoSearch.Exhaustive;
 
     /// <summary>Images whose header declares more pixels are rejected before decoding (decompression bombs).</summary>
     [Range(1, long.MaxValue)]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -5,7 +6,7 @@ namespace EfficientNet.Batch.Inference;
 
 /// <summary>
 /// One ONNX Runtime session for a classifier exported like mmcls does: input "input" [N, 3, R, R] float,
-/// output "probs" [N, classes] (softmax). Create once per model and device and share: <see cref="Run"/> is
+/// output "probs" [N, classes] (softmax). Create once per model and device and share: <see cref="Run(InferenceBatch)"/> is
 /// safe to call concurrently.
 /// </summary>
 public sealed class ModelSession : IDisposable
@@ -16,6 +17,10 @@ public sealed class ModelSession : IDisposable
     private readonly InferenceSession _session;
     private readonly string[] _inputNames = [InputName];
     private readonly string[] _outputNames = [OutputName];
+    private readonly ConcurrentDictionary<int, ConcurrentBag<InferenceBatch>> _batchPool = new();
+    private readonly Lock _allocatorGate = new();
+    private OrtAllocator? _pinnedAllocator;
+    private int _deviceId;
     private volatile bool _disposed;
 
     private ModelSession(InferenceSession session, string modelPath, ExecutionProviderChoice provider, int resolution, int classCount)
@@ -56,24 +61,13 @@ public sealed class ModelSession : IDisposable
             throw new FileNotFoundException($"ONNX model not found: {onnxPath}", onnxPath);
         }
 
-        using var sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = options.GraphOptimization switch
-            {
-                GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
-                GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
-                GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
-            },
-            IntraOpNumThreads = options.IntraOpThreads,
-            InterOpNumThreads = options.InterOpThreads,
-        };
-        var provider = providerSelector.Configure(sessionOptions, options.Device, options.DeviceId);
+        using var sessionOptions = CreateSessionOptions(options);
+        var provider = providerSelector.Configure(sessionOptions, options);
         var session = new InferenceSession(onnxPath, sessionOptions);
         try
         {
             var (resolution, classCount) = ReadContract(session, onnxPath);
-            return new ModelSession(session, onnxPath, provider, resolution, classCount);
+            return new ModelSession(session, onnxPath, provider, resolution, classCount) { _deviceId = options.DeviceId };
         }
         catch
         {
@@ -116,9 +110,125 @@ public sealed class ModelSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// ONNX Runtime session options for <paramref name="options"/> (before the execution provider is added): graph
+    /// optimisation level, intra/inter-op threads, CPU memory arena and memory pattern, intra-op spinning.
+    /// </summary>
+    public static SessionOptions CreateSessionOptions(InferenceOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = options.GraphOptimization switch
+            {
+                GraphOptimization.Disabled => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = options.InterOpThreads,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = options.EnableMemoryArena,
+            EnableMemoryPattern = options.EnableMemoryPattern,
+        };
+        sessionOptions.AddSessionConfigEntry(IntraOpSpinningKey, options.IntraOpSpinning ? "1" : "0");
+        return sessionOptions;
+    }
+
+    /// <summary>ONNX Runtime's session configuration key for intra-op thread spinning.</summary>
+    public const string IntraOpSpinningKey = "session.intra_op.allow_spinning";
+
+    /// <summary>
+    /// A batch buffer of fixed <paramref name="capacity"/> images from this session's pool (allocated on first use,
+    /// then reused): callers write images straight into its slots and <see cref="Run(InferenceBatch)"/> it. Return
+    /// it with <see cref="ReturnBatch"/>. On CUDA its memory is pinned host memory bound through IOBinding, so the
+    /// copies to and from the GPU are DMA transfers.
+    /// </summary>
+    public InferenceBatch RentBatch(int capacity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        return _batchPool.TryGetValue(capacity, out var bag) && bag.TryTake(out var batch) ? batch : CreateBatch(capacity);
+    }
+
+    /// <summary>Gives a batch from <see cref="RentBatch"/> back for reuse.</summary>
+    public void ReturnBatch(InferenceBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_disposed)
+        {
+            batch.Dispose();
+            return;
+        }
+
+        _batchPool.GetOrAdd(batch.Capacity, _ => []).Add(batch);
+    }
+
+    /// <summary>Runs the whole batch, all <see cref="InferenceBatch.Capacity"/> slots: the input shape never changes,
+    /// so ONNX Runtime never re-plans. Slots the caller did not fill are padding; ignore their probabilities.</summary>
+    public void Run(InferenceBatch batch)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Binding is { } binding)
+        {
+            _session.RunWithBinding(batch.RunOptions, binding);
+            binding.SynchronizeBoundOutputs();
+        }
+        else
+        {
+            _session.Run(batch.RunOptions, _inputNames, batch.Inputs, _outputNames, batch.Outputs);
+        }
+    }
+
+    private InferenceBatch CreateBatch(int capacity)
+    {
+        long[] inputShape = [capacity, 3, Resolution, Resolution];
+        long[] outputShape = [capacity, ClassCount];
+        if (Provider.Provider != ExecutionProviderNames.Cuda)
+        {
+            // Native memory from ONNX Runtime's CPU allocator: no GC pinning, and the same OrtValues serve every run.
+            return new InferenceBatch(
+                capacity,
+                ImageLength,
+                ClassCount,
+                OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, inputShape),
+                OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float, outputShape),
+                binding: null);
+        }
+
+        var allocator = PinnedAllocator();
+        var input = OrtValue.CreateAllocatedTensorValue(allocator, TensorElementType.Float, inputShape);
+        var output = OrtValue.CreateAllocatedTensorValue(allocator, TensorElementType.Float, outputShape);
+        var ioBinding = _session.CreateIoBinding();
+        ioBinding.BindInput(InputName, input);
+        ioBinding.BindOutput(OutputName, output);
+        return new InferenceBatch(capacity, ImageLength, ClassCount, input, output, ioBinding);
+    }
+
+    private OrtAllocator PinnedAllocator()
+    {
+        lock (_allocatorGate)
+        {
+            return _pinnedAllocator ??= new OrtAllocator(
+                _session,
+                new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, _deviceId, OrtMemType.CpuOutput));
+        }
+    }
+
     public void Dispose()
     {
         _disposed = true;
+        foreach (var bag in _batchPool.Values)
+        {
+            while (bag.TryTake(out var batch))
+            {
+                batch.Dispose();
+            }
+        }
+
+        _pinnedAllocator?.Dispose();
         _session.Dispose();
     }
 

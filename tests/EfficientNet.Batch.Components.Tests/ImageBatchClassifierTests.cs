@@ -1,0 +1,111 @@
+using EfficientNet.Batch.Components.Workers;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+[Collection(WorkerCollection.Name)]
+public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
+
+    private static ImageInput FromFile(string path) => new(Path.GetFileName(path), null, ct => File.ReadAllBytesAsync(path, ct));
+
+    [Fact]
+    public async Task Records_come_back_in_input_order_and_a_corrupt_image_becomes_an_error_record()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2);
+        using var _ = sessions;
+        var inputs = new[]
+        {
+            FromFile(fixture.Sample(0)),
+            FromFile(fixture.BadInput("truncated.jpg")),
+            FromFile(fixture.Sample(1)),
+            FromFile(fixture.BadInput("not-an-image.jpg")),
+            FromFile(fixture.Sample(2)),
+        };
+        var reported = 0;
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, inputs, 5, n => Interlocked.Add(ref reported, n), CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal(inputs.Select(i => i.Path), run.Records.Select(r => r.Path));
+        Assert.Equal([false, true, false, true, false], run.Records.Select(r => r.IsError));
+        Assert.Equal("corrupt", run.Records[1].ErrorKind);
+        Assert.All(run.Records.Where(r => !r.IsError), r => Assert.Equal(5, r.Top!.Count));
+        Assert.Equal(5, reported);
+    }
+
+    [Fact]
+    public async Task Predictions_do_not_depend_on_the_batch_size_or_on_padding()
+    {
+        var inputs = Enumerable.Range(0, 3).Select(i => FromFile(fixture.Sample(i))).ToArray();
+        var (padded, paddedSessions) = fixture.CreateClassifier(batchSize: 2); // batches of 2 + 1 padded slot
+        var (whole, wholeSessions) = fixture.CreateClassifier(batchSize: 3, decodeThreads: 1);
+        using var a = paddedSessions;
+        using var b = wholeSessions;
+
+        var first = await padded.ClassifyAsync(WorkerFixture.Model, inputs, 3, null, CancellationToken.None).WaitAsync(Deadline);
+        var second = await whole.ClassifyAsync(WorkerFixture.Model, inputs, 3, null, CancellationToken.None).WaitAsync(Deadline);
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var expected = second.Records[i].Top!;
+            var actual = first.Records[i].Top!;
+            Assert.Equal(expected.Select(c => c.Index), actual.Select(c => c.Index));
+            Assert.Equal(expected[0].Probability, actual[0].Probability, 1e-5);
+        }
+    }
+
+    [Fact]
+    public async Task Many_more_images_than_batch_tensors_all_complete_under_backpressure()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2, decodeThreads: 2, batchesInFlight: 2, readAhead: 1);
+        using var _ = sessions;
+        var inputs = Enumerable.Range(0, 23).Select(i => FromFile(fixture.Sample(i % 4))).ToArray();
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, inputs, 1, null, CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal(23, run.Ok);
+        Assert.Equal(run.Records[0].Top![0].Index, run.Records[20].Top![0].Index);
+    }
+
+    [Fact]
+    public async Task A_missing_file_is_an_error_record_but_a_storage_outage_fails_the_run()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2);
+        using var _ = sessions;
+        var missing = new ImageInput("gone.jpg", null, _ => throw new FileNotFoundException("gone"));
+        var outage = new ImageInput("x.jpg", null, async ct =>
+        {
+            await Task.Yield();
+            throw new IOException("storage unreachable");
+        });
+        var good = Enumerable.Range(0, 6).Select(i => FromFile(fixture.Sample(i))).ToArray();
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, [.. good, missing], 1, null, CancellationToken.None).WaitAsync(Deadline);
+        var error = await Assert.ThrowsAsync<IOException>(
+            () => classifier.ClassifyAsync(WorkerFixture.Model, [.. good, outage, .. good], 1, null, CancellationToken.None).WaitAsync(Deadline));
+
+        Assert.Equal("not-found", run.Records[^1].ErrorKind);
+        Assert.Equal(6, run.Ok);
+        Assert.Equal("storage unreachable", error.Message);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_the_run()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2);
+        using var _ = sessions;
+        using var cancellation = new CancellationTokenSource();
+        var inputs = Enumerable.Range(0, 200).Select(i => new ImageInput($"{i}.jpg", null, async ct =>
+        {
+            if (i == 10)
+            {
+                await cancellation.CancelAsync();
+            }
+
+            return await File.ReadAllBytesAsync(fixture.Sample(i % 4), ct);
+        })).ToArray();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => classifier.ClassifyAsync(WorkerFixture.Model, inputs, 1, null, cancellation.Token).WaitAsync(Deadline));
+    }
+}

@@ -1,0 +1,67 @@
+using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Inference;
+using EfficientNet.Batch.Models.Store;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+/// <summary>A model store with efficientnet_b0's random weights built once for the whole test run, and the shared
+/// sample photos (…/shared/data, never copied into the repository).</summary>
+public sealed class WorkerFixture : IDisposable
+{
+    public const string ModelId = "efficientnet_b0";
+
+    public static readonly ModelRef Model = new(ModelId, RandomWeights: true, Seed: 0);
+
+    private readonly string _root = Directory.CreateTempSubdirectory("effnet-components-tests-").FullName;
+
+    public WorkerFixture()
+    {
+        Models = new ModelStore(_root);
+        // Build the graph now, once, rather than inside the first test's timing.
+        Models.ResolveAsync(ModelId, 0, CancellationToken.None).GetAwaiter().GetResult();
+        DataRoot = FindSharedData();
+    }
+
+    public ModelStore Models { get; }
+
+    public string DataRoot { get; }
+
+    public string SamplesDirectory => Path.Combine(DataRoot, "imagenet-samples");
+
+    public string Sample(int index) => Directory.EnumerateFiles(SamplesDirectory, "*.JPEG").Order(StringComparer.Ordinal).ElementAt(index);
+
+    public string BadInput(string name) => Path.Combine(DataRoot, "bad-inputs", name);
+
+    public (ImageBatchClassifier Classifier, ModelSessionCache Sessions) CreateClassifier(int batchSize, int decodeThreads = 2, int batchesInFlight = 3, int readAhead = 0)
+    {
+        var inference = Options.Create(new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize });
+        var worker = Options.Create(new WorkerOptions { DecodeParallelism = decodeThreads, BatchesInFlight = batchesInFlight, ReadAhead = readAhead });
+        var sessions = new ModelSessionCache(inference, new ExecutionProviderSelector(), NullLogger<ModelSessionCache>.Instance);
+        return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(), worker, inference), sessions);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static string FindSharedData()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "shared", "data");
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No folder 'shared/data' above {AppContext.BaseDirectory}; the worker tests need the shared sample images.");
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class WorkerCollection : ICollectionFixture<WorkerFixture>
+{
+    public const string Name = "worker";
+}
