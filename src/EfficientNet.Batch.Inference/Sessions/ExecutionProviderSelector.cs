@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 
 namespace EfficientNet.Batch.Inference;
@@ -105,11 +106,37 @@ public sealed class ExecutionProviderSelector
         }
     }
 
+    /// <summary>The CUDA 13 and cuDNN 9 libraries ONNX Runtime's CUDA provider links against.</summary>
+    private static readonly string[] CudaRuntimeLibraries = ["libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libcudnn.so.9"];
+
     private static void AppendCuda(SessionOptions sessionOptions, IReadOnlyDictionary<string, string> providerOptions)
     {
+        // Probed first: without them ONNX Runtime prints its own error line for the failed load before it fails,
+        // which reads like a crash when CPU fallback is the expected outcome on a CPU node.
+        if (OperatingSystem.IsLinux() && CudaRuntimeLibraries.FirstOrDefault(library => !CanLoad(library)) is { } missing)
+        {
+            throw new DllNotFoundException($"{missing} cannot be loaded (ONNX Runtime's CUDA provider needs CUDA 13 and cuDNN 9)");
+        }
+
         using var cuda = new OrtCUDAProviderOptions();
         cuda.UpdateOptions(providerOptions.ToDictionary(StringComparer.Ordinal));
         sessionOptions.AppendExecutionProvider_CUDA(cuda);
+    }
+
+    private static bool CanLoad(string library)
+    {
+        // The system search path (LD_LIBRARY_PATH, ld.so.cache) first, then beside ONNX Runtime's own libraries.
+        string[] candidates = [library, Path.Combine(AppContext.BaseDirectory, library), Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", library)];
+        foreach (var candidate in candidates)
+        {
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                NativeLibrary.Free(handle);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static Action<SessionOptions, IReadOnlyDictionary<string, string>> WithDeviceId(Action<SessionOptions, int> appendCuda)
