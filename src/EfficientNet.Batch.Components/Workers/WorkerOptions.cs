@@ -33,6 +33,10 @@ public sealed class WorkerOptions
     [Range(1, long.MaxValue)]
     public long MaxImageBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>Models loaded at start-up, before the worker reports ready, so that the first shard does not pay for
+    /// loading (and a node dedicated to one model is warm when traffic arrives).</summary>
+    public List<PreloadedModel> PreloadModels { get; set; } = [];
+
     /// <summary>Name reported in shard events; defaults to host name and process id.</summary>
     public string? Name { get; set; }
 
@@ -41,4 +45,13 @@ public sealed class WorkerOptions
     public int EffectiveReadAhead => ReadAhead > 0 ? ReadAhead : 4 * EffectiveDecodeParallelism;
 
     public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? $"{Environment.MachineName}/{Environment.ProcessId}" : Name;
+}
+
+/// <summary>A model to load at start-up: imported weights, or untrained ones from <see cref="RandomSeed"/>.</summary>
+public sealed class PreloadedModel
+{
+    [Required]
+    public string Id { get; set; } = "";
+
+    public int? RandomSeed { get; set; }
 }

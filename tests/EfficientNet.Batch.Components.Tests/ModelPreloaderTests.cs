@@ -1,0 +1,47 @@
+using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Inference;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+public sealed class ModelPreloaderTests : IDisposable
+{
+    private readonly string _models = Directory.CreateTempSubdirectory("effnet-preload-").FullName;
+
+    public void Dispose() => Directory.Delete(_models, recursive: true);
+
+    private IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings) { ["Models:Directory"] = _models });
+        builder.AddWorkerComponents();
+        return builder.Build();
+    }
+
+    [Fact]
+    public async Task Configured_models_are_loaded_before_the_worker_reports_ready()
+    {
+        using var host = Build(new() { ["Worker:PreloadModels:0:Id"] = "efficientnet_b0", ["Worker:PreloadModels:0:RandomSeed"] = "4" });
+        var preloader = host.Services.GetRequiredService<ModelPreloader>();
+        Assert.Equal(HealthStatus.Unhealthy, (await preloader.CheckHealthAsync(new HealthCheckContext())).Status);
+
+        await host.StartAsync();
+
+        Assert.Equal(1, host.Services.GetRequiredService<ModelSessionCache>().Count);
+        Assert.Equal(HealthStatus.Healthy, (await preloader.CheckHealthAsync(new HealthCheckContext())).Status);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_preloaded_model_without_weights_stops_the_worker_from_starting()
+    {
+        using var host = Build(new() { ["Worker:PreloadModels:0:Id"] = "efficientnet_b2" });
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        Assert.Contains("efficientnet_b2", error.Message, StringComparison.Ordinal);
+    }
+}
