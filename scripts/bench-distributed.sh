@@ -69,10 +69,15 @@ done
 DISTRIBUTED="$(summary_field "$WORK/distributed/summary.json" imagesPerSecond)"
 "${EFFNET[@]}" storage copy "az://bench-state/shards/${JOB//-/}" "$WORK/outcomes" >/dev/null
 SHARD_SECONDS="$(python3 -c "import json,glob,sys; s=[json.load(open(f))['seconds'] for f in sorted(glob.glob(sys.argv[1] + '/*.json'))]; print(round(sum(s), 2), s)" "$WORK/outcomes")"
-AZURITE_CPU="$(awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$AZURITE_PID/stat")"
+cpu_seconds() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+AZURITE_CPU="$(cpu_seconds "$AZURITE_PID")"
+RABBIT_CPU="$(cpu_seconds "$(cat "$RABBITMQ_PID_FILE")")"
+COORDINATOR_CPU="$(cpu_seconds "${PIDS[0]}")"
+WORKER_CPU="$(cpu_seconds "${PIDS[1]}")"
 
 echo "model $MODEL, $(summary_field "$WORK/embedded/summary.json" imagesTotal) images, shard size $SHARD_SIZE, $(nproc) cores"
 echo "embedded (effnet run)                 $EMBEDDED images/s"
 echo "distributed ($WORKERS worker, data from $DATA)   $DISTRIBUTED images/s"
 echo "  distributed wall $(summary_field "$WORK/distributed/summary.json" wallSeconds) s, of which the worker spent $SHARD_SECONDS s in shards; Azurite used $AZURITE_CPU CPU-s in all (upload included)"
+echo "  CPU-s over the whole run: worker-1 $WORKER_CPU, coordinator $COORDINATOR_CPU, RabbitMQ $RABBIT_CPU, Azurite $AZURITE_CPU"
 python3 -c "import sys; e,d=float(sys.argv[1]),float(sys.argv[2]); print(f'distributed / embedded              {d/e:.3f} ({(1-d/e)*100:+.1f}% loss)')" "$EMBEDDED" "$DISTRIBUTED"
