@@ -62,8 +62,9 @@ until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/readyz" >/dev/null; do sleep 
 log "distributed: coordinator + $WORKERS worker(s)"
 JOB="$("${EFFNET[@]}" submit "$SOURCE" --model "$MODEL" --random-weights --shard-size "$SHARD_SIZE" \
   --coordinator "http://127.0.0.1:$COORDINATOR_PORT" | python3 -c "import json,sys; print(json.load(sys.stdin)['jobId'])")"
-until "${EFFNET[@]}" status "$JOB" --coordinator "http://127.0.0.1:$COORDINATOR_PORT" | grep -Eq '"status": "(Completed|CompletedWithErrors|Failed)"'; do
-  sleep 1
+# Polled with curl: a dotnet process per poll would take CPU from the worker being measured.
+until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/jobs/$JOB" | grep -Eq '"status":"(Completed|CompletedWithErrors|Failed)"'; do
+  sleep 0.5
 done
 "${EFFNET[@]}" storage copy "az://bench-results/${JOB//-/}/summary.json" "$WORK/distributed" >/dev/null
 DISTRIBUTED="$(summary_field "$WORK/distributed/summary.json" imagesPerSecond)"
