@@ -17,15 +17,17 @@ public static class EfficientNetOnnxBuilder
     public const long IrVersion = 8;
 
     /// <exception cref="CheckpointMismatchException">The weights do not fit the variant's architecture.</exception>
-    public static ModelProto Build(ModelVariant variant, StateDict weights, IReadOnlyDictionary<string, string> metadata)
+    public static ModelProto Build(
+        ModelVariant variant, StateDict weights, IReadOnlyDictionary<string, string> metadata, OnnxBuildOptions? options = null)
     {
+        options ??= OnnxBuildOptions.Default;
         var arch = variant.Architecture;
         CheckpointValidator.Validate(arch, weights, $"{variant.Id} (arch {arch.Name})");
 
         var graph = new GraphProto { Name = variant.Id };
         graph.Input.Add(OnnxGraphWriter.FloatTensor(InputName, BatchDimension, ArchSpec.InputChannels, arch.Resolution, arch.Resolution));
         graph.Output.Add(OnnxGraphWriter.FloatTensor(OutputName, BatchDimension, ArchSpec.ClassCount));
-        new EfficientNetGraph(new OnnxGraphWriter(graph), arch, weights).Emit(InputName, OutputName);
+        new EfficientNetGraph(new OnnxGraphWriter(graph), arch, weights, options.FoldBatchNorm).Emit(InputName, OutputName);
 
         var model = new ModelProto
         {
@@ -65,7 +67,7 @@ public static class EfficientNetOnnxBuilder
     }
 
     /// <summary>Emits the nodes of one architecture; mirrors the block list of <see cref="ArchSpec"/>.</summary>
-    private sealed class EfficientNetGraph(OnnxGraphWriter writer, ArchSpec arch, StateDict weights)
+    private sealed class EfficientNetGraph(OnnxGraphWriter writer, ArchSpec arch, StateDict weights, bool foldBatchNorm)
     {
         public void Emit(string input, string output)
         {
@@ -132,26 +134,47 @@ public static class EfficientNetOnnxBuilder
             return writer.AddNode("Conv", prefix, [input, w, b], OnnxGraphWriter.Ints("kernel_shape", 1, 1));
         }
 
-        /// <summary>Conv2dAdaptivePadding + BN (folded) + optional activation.</summary>
+        /// <summary>Conv2dAdaptivePadding + BN (folded, or a BatchNormalization node) + optional activation.</summary>
         private string ConvBn(string prefix, string input, int inputSize, int kernel, int stride, int groups, bool activate)
         {
             var convWeight = weights[$"{prefix}.conv.weight"];
-            var (weight, bias) = BatchNormFolding.Fold(
-                convWeight.Data,
-                weights[$"{prefix}.bn.weight"].Data,
-                weights[$"{prefix}.bn.bias"].Data,
-                weights[$"{prefix}.bn.running_mean"].Data,
-                weights[$"{prefix}.bn.running_var"].Data);
-            var w = writer.AddInitializer($"{prefix}.weight", convWeight.Shape, weight);
-            var b = writer.AddInitializer($"{prefix}.bias", [bias.Length], bias);
             var pad = SamePadding.For(inputSize, kernel, stride);
-            var x = writer.AddNode("Conv", prefix, [input, w, b],
+            AttributeProto[] convAttributes =
+            [
                 OnnxGraphWriter.Ints("kernel_shape", kernel, kernel),
                 OnnxGraphWriter.Ints("strides", stride, stride),
                 OnnxGraphWriter.Ints("pads", pad.Before, pad.Before, pad.After, pad.After),
-                OnnxGraphWriter.Int("group", groups));
+                OnnxGraphWriter.Int("group", groups),
+            ];
+
+            string x;
+            if (foldBatchNorm)
+            {
+                var (weight, bias) = BatchNormFolding.Fold(
+                    convWeight.Data,
+                    weights[$"{prefix}.bn.weight"].Data,
+                    weights[$"{prefix}.bn.bias"].Data,
+                    weights[$"{prefix}.bn.running_mean"].Data,
+                    weights[$"{prefix}.bn.running_var"].Data);
+                var w = writer.AddInitializer($"{prefix}.weight", convWeight.Shape, weight);
+                var b = writer.AddInitializer($"{prefix}.bias", [bias.Length], bias);
+                x = writer.AddNode("Conv", prefix, [input, w, b], convAttributes);
+            }
+            else
+            {
+                var w = Checkpoint($"{prefix}.conv.weight");
+                x = writer.AddNode("Conv", $"{prefix}.conv", [input, w], convAttributes);
+                x = writer.AddNode("BatchNormalization", $"{prefix}.bn",
+                    [x, Checkpoint($"{prefix}.bn.weight"), Checkpoint($"{prefix}.bn.bias"),
+                        Checkpoint($"{prefix}.bn.running_mean"), Checkpoint($"{prefix}.bn.running_var")],
+                    OnnxGraphWriter.Float("epsilon", (float)BatchNormFolding.Epsilon));
+            }
+
             return activate ? Activate(prefix, x) : x;
         }
+
+        /// <summary>An initializer holding a checkpoint tensor unchanged, named after its key.</summary>
+        private string Checkpoint(string key) => writer.AddInitializer(key, weights[key].Shape, weights[key].Data);
 
         private string Activate(string prefix, string input)
         {

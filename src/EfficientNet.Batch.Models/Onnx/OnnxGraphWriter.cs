@@ -42,6 +42,9 @@ internal sealed class OnnxGraphWriter(GraphProto graph)
     public static AttributeProto Int(string name, long value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
+    public static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
     public static ValueInfoProto FloatTensor(string name, params object[] dims)
     {
         var shape = new TensorShapeProto();
