@@ -111,25 +111,17 @@ public sealed class Dataset
     private async IAsyncEnumerable<DatasetItem> ReadFolderAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var listPrefix = Root.Prefix.Length == 0 ? "" : Root.Prefix + "/";
-        string? token = null;
-        do
+        await foreach (var entry in Root.Store.ListAllAsync(listPrefix, ListPageSize, cancellationToken))
         {
-            var page = await Root.Store.ListPageAsync(listPrefix, token, ListPageSize, cancellationToken);
-            foreach (var entry in page.Items)
+            if (!DatasetReader.ImageExtensions.Contains(Path.GetExtension(entry.Key)))
             {
-                if (!DatasetReader.ImageExtensions.Contains(Path.GetExtension(entry.Key)))
-                {
-                    SkippedNonImageFiles++;
-                    continue;
-                }
-
-                ItemCount++;
-                yield return new DatasetItem(entry.Key[listPrefix.Length..], null);
+                SkippedNonImageFiles++;
+                continue;
             }
 
-            token = page.ContinuationToken;
+            ItemCount++;
+            yield return new DatasetItem(entry.Key[listPrefix.Length..], null);
         }
-        while (token is not null);
     }
 
     private async IAsyncEnumerable<DatasetItem> ReadManifestAsync([EnumeratorCancellation] CancellationToken cancellationToken)

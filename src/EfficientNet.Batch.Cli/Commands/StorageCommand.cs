@@ -52,14 +52,10 @@ internal static class StorageCommand
         else
         {
             var prefix = from.Prefix.Length == 0 ? "" : from.Prefix.TrimEnd('/') + "/";
-            string? token = null;
-            do
+            await foreach (var item in from.Store.ListAllAsync(prefix, PageSize, cancellationToken))
             {
-                var page = await from.Store.ListPageAsync(prefix, token, PageSize, cancellationToken);
-                keys.AddRange(page.Items.Select(item => (item.Key, item.Key[prefix.Length..])));
-                token = page.ContinuationToken;
+                keys.Add((item.Key, item.Key[prefix.Length..]));
             }
-            while (token is not null);
         }
 
         long bytes = 0;

@@ -52,7 +52,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
 
     public async IAsyncEnumerable<JobRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var entry in ListEntriesAsync(Join("jobs/"), cancellationToken))
+        await foreach (var entry in store.ListAllAsync(Join("jobs/"), PageSize, cancellationToken))
         {
             if (!entry.Key.EndsWith(".json", StringComparison.Ordinal))
             {
@@ -74,7 +74,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
     public async Task<IReadOnlyList<ShardOutcome>> ListShardOutcomesAsync(Guid jobId, CancellationToken cancellationToken)
     {
         var outcomes = new List<ShardOutcome>();
-        await foreach (var entry in ListEntriesAsync(Join($"shards/{jobId:N}/"), cancellationToken))
+        await foreach (var entry in store.ListAllAsync(Join($"shards/{jobId:N}/"), PageSize, cancellationToken))
         {
             var outcome = await ReadJsonAsync(entry.Key, JobJsonContext.Default.ShardOutcome, cancellationToken);
             if (outcome is not null)
@@ -122,23 +122,8 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
 
     private string RecordKey(Guid jobId) => Join($"jobs/{jobId:N}.json");
 
-    private string Join(string key) => StorageKeys.Join(prefix, key);
+    private string Join(string key) => BlobKey.Join(prefix, key);
 
-    private async IAsyncEnumerable<BlobEntry> ListEntriesAsync(string listPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? token = null;
-        do
-        {
-            var page = await store.ListPageAsync(listPrefix, token, PageSize, cancellationToken);
-            foreach (var item in page.Items)
-            {
-                yield return item;
-            }
-
-            token = page.ContinuationToken;
-        }
-        while (token is not null);
-    }
 
     private async Task WriteJsonAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo, WriteCondition condition, CancellationToken cancellationToken)
     {
