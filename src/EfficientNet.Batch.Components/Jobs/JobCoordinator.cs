@@ -2,7 +2,6 @@ using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Models.Catalogue;
-using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -64,7 +63,7 @@ public sealed partial class JobCoordinator(
         {
             listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken);
         }
-        catch (Exception e) when (e is DatasetException or BlobNotFoundException)
+        catch (DatasetException e)
         {
             LogDatasetFailed(e, jobId, record.Spec.Dataset);
             await state.UpdateAsync(jobId, r => r with { Status = JobStatus.Failed, Error = e.Message, CompletedAt = clock.GetUtcNow() }, cancellationToken);
@@ -106,7 +105,7 @@ public sealed partial class JobCoordinator(
     {
         var output = merger.ResolveOutput(shard.OutputLocation);
         await output.Store.CommitAsync(
-            StorageKeys.Join(output.Prefix, shard.ResultKey),
+            output.KeyFor(shard.ResultKey),
             (stream, ct) => PredictionWriter.WriteAsync(
                 stream,
                 shard.Images.Select(i => PredictionRecord.Failure(i.Path, i.Label, "shard-failed", $"The shard failed after retries: {reason}")),
@@ -197,8 +196,7 @@ public sealed partial class JobCoordinator(
 
         var statistics = await merger.MergeAsync(record, cancellationToken);
         var completedAt = clock.GetUtcNow();
-        var failedShards = outcomes.Where(o => !o.Succeeded).Select(o => new FailedShard(o.ShardIndex, o.Reason)).ToList();
-        var status = failedShards.Count == 0 ? JobStatus.Completed : JobStatus.CompletedWithErrors;
+        var status = outcomes.All(o => o.Succeeded) ? JobStatus.Completed : JobStatus.CompletedWithErrors;
         var summary = JobSummaryBuilder.Build(record, outcomes, statistics, status, ResultMerger.PredictionsLocation(record), completedAt);
         await merger.WriteSummaryAsync(record, summary, cancellationToken);
         await state.UpdateAsync(jobId, r => r with { Status = status, CompletedAt = completedAt }, cancellationToken);

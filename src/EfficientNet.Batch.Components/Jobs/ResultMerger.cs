@@ -25,12 +25,12 @@ public sealed class ResultMerger(IStorageResolver storage)
         var output = storage.Resolve(job.Output);
         var statistics = new MergeStatistics();
         await output.Store.CommitAsync(
-            StorageKeys.Join(output.Prefix, PredictionsName),
+            output.KeyFor(PredictionsName),
             async (destination, ct) =>
             {
                 for (var shard = 0; shard < job.ShardCount; shard++)
                 {
-                    var key = StorageKeys.Join(output.Prefix, ShardPlanner.ResultKey(shard));
+                    var key = output.KeyFor(ShardPlanner.ResultKey(shard));
                     await using var source = await output.Store.OpenReadAsync(key, ct);
                     await CopyLinesAsync(source, destination, statistics, ct);
                 }
@@ -43,7 +43,7 @@ public sealed class ResultMerger(IStorageResolver storage)
     {
         var output = storage.Resolve(job.Output);
         await output.Store.CommitAsync(
-            StorageKeys.Join(output.Prefix, SummaryName),
+            output.KeyFor(SummaryName),
             (destination, ct) => JsonSerializer.SerializeAsync(destination, summary, IndentedJobJsonContext.Default.JobSummary, ct),
             cancellationToken);
     }

@@ -31,13 +31,13 @@ public sealed class ShardClassifier(
             .Select(image => new ImageInput(
                 image.Path,
                 image.Label,
-                ct => ReadAllBytesAsync(dataset.Store, StorageKeys.Join(dataset.Prefix, image.Path), ct)))
+                ct => ReadAllBytesAsync(dataset.Store, dataset.KeyFor(image.Path), ct)))
             .ToList();
         var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken);
 
         var output = storage.Resolve(shard.OutputLocation);
         await output.Store.CommitAsync(
-            StorageKeys.Join(output.Prefix, shard.ResultKey),
+            output.KeyFor(shard.ResultKey),
             (stream, ct) => PredictionWriter.WriteAsync(stream, run.Records, ct),
             cancellationToken);
 
