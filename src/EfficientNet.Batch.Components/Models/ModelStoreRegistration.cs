@@ -22,10 +22,8 @@ public static class ModelStoreRegistration
 {
     public static IHostApplicationBuilder AddModelStore(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<ModelStoreOptions>()
-            .BindConfiguration(ModelStoreOptions.SectionName)
-            .PostConfigure(options => options.Directory ??= builder.Configuration["EFFNET_MODELS"]);
-        builder.Services.AddSingleton(sp => new ModelStore(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory));
+        builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.SectionName);
+        builder.Services.AddSingleton(sp => new ModelStore(ModelStoreLocation.Resolve(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory)));
         builder.Services.AddSingleton<SharedModelStore>();
         return builder;
     }
