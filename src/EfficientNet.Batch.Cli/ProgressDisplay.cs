@@ -32,7 +32,7 @@ internal static class ProgressDisplay
                         task.MaxValue = Math.Max(1, view.Images);
                         task.Value = Math.Min(done, task.MaxValue);
                         task.Description = $"{done}/{view.Images} images, {Rate(done, started.Elapsed):F1} images/s";
-                        if (view.Status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed)
+                        if (view.Status.IsTerminal())
                         {
                             task.Value = task.MaxValue;
                             final = view;
@@ -49,7 +49,7 @@ internal static class ProgressDisplay
         while (true)
         {
             var view = await coordinator.GetStatusAsync(jobId, cancellationToken) ?? throw new InvalidOperationException($"Job {jobId} vanished.");
-            if (view.Status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed)
+            if (view.Status.IsTerminal())
             {
                 return view;
             }

@@ -20,6 +20,12 @@ public enum JobStatus
     Failed,
 }
 
+public static class JobStatusExtensions
+{
+    /// <summary>The job will not change any more.</summary>
+    public static bool IsTerminal(this JobStatus status) => status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed;
+}
+
 /// <summary>The durable state of a job, stored as <c>jobs/{id}/job.json</c> in the coordinator's state store.</summary>
 public sealed record JobRecord
 {
@@ -47,7 +53,7 @@ public sealed record JobRecord
 
     public string? Error { get; init; }
 
-    public bool IsTerminal => Status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed;
+    public bool IsTerminal => Status.IsTerminal();
 }
 
 /// <summary>What became of one shard, stored as <c>jobs/{id}/shards/{index}.json</c>.</summary>
