@@ -1,13 +1,13 @@
+using EfficientNet.Batch.Testing;
+
 namespace EfficientNet.Batch.Components.Tests;
 
 /// <summary>The shared test photos (../shared/data beside the clone) and scratch folders.</summary>
 internal static class TestData
 {
-    public static string SharedData { get; } = FindSharedData();
+    public static string Samples => SharedTestFolder.Samples;
 
-    public static string Samples => Path.Combine(SharedData, "imagenet-samples");
-
-    public static string BadInputs => Path.Combine(SharedData, "bad-inputs");
+    public static string BadInputs => SharedTestFolder.BadInputs;
 
     public static IReadOnlyList<string> FirstPhotos(int count) =>
         Directory.GetFiles(Samples, "*.JPEG").Order(StringComparer.Ordinal).Take(count).ToList();
@@ -24,19 +24,5 @@ internal static class TestData
         }
 
         return root;
-    }
-
-    private static string FindSharedData()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data");
-            if (Directory.Exists(Path.Combine(candidate, "imagenet-samples")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("../shared/data/imagenet-samples not found above " + AppContext.BaseDirectory);
     }
 }

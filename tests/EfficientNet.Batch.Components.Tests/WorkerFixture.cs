@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Testing;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Inference;
@@ -22,18 +23,15 @@ public sealed class WorkerFixture : IDisposable
         Models = new ModelStore(_root);
         // Build the graph now, once, rather than inside the first test's timing.
         Models.ResolveAsync(ModelId, 0, CancellationToken.None).GetAwaiter().GetResult();
-        DataRoot = FindSharedData();
     }
 
     public ModelStore Models { get; }
 
-    public string DataRoot { get; }
-
-    public string SamplesDirectory => Path.Combine(DataRoot, "imagenet-samples");
+    public string SamplesDirectory => SharedTestFolder.Samples;
 
     public string Sample(int index) => Directory.EnumerateFiles(SamplesDirectory, "*.JPEG").Order(StringComparer.Ordinal).ElementAt(index);
 
-    public string BadInput(string name) => Path.Combine(DataRoot, "bad-inputs", name);
+    public string BadInput(string name) => Path.Combine(SharedTestFolder.BadInputs, name);
 
     public (ImageBatchClassifier Classifier, ModelSessionCache Sessions) CreateClassifier(int batchSize, int decodeThreads = 2, int batchesInFlight = 3, int readAhead = 0)
     {
@@ -44,20 +42,6 @@ public sealed class WorkerFixture : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static string FindSharedData()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "shared", "data");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"No folder 'shared/data' above {AppContext.BaseDirectory}; the worker tests need the shared sample images.");
-    }
 }
 
 [CollectionDefinition(Name)]

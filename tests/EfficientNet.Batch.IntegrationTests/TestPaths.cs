@@ -1,3 +1,5 @@
+using EfficientNet.Batch.Testing;
+
 namespace EfficientNet.Batch.IntegrationTests;
 
 /// <summary>Finds the repository root and the shared test data (../shared beside the clone).</summary>
@@ -6,13 +8,9 @@ internal static class TestPaths
     public static string RepositoryRoot { get; } = FindUp(dir => File.Exists(Path.Combine(dir, "EfficientNet.Batch.sln")))
         ?? throw new InvalidOperationException("EfficientNet.Batch.sln not found above " + AppContext.BaseDirectory);
 
-    public static string SharedData { get; } = FindUp(dir => Directory.Exists(Path.Combine(dir, "shared", "data", "imagenet-samples"))) is { } parent
-        ? Path.Combine(parent, "shared", "data")
-        : throw new InvalidOperationException("../shared/data/imagenet-samples not found above " + AppContext.BaseDirectory);
+    public static string Samples => SharedTestFolder.Samples;
 
-    public static string Samples => Path.Combine(SharedData, "imagenet-samples");
-
-    public static string BadInputs => Path.Combine(SharedData, "bad-inputs");
+    public static string BadInputs => SharedTestFolder.BadInputs;
 
     /// <summary>Build configuration of this test assembly (Debug/Release), to find sibling hosts built the same way.</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
