@@ -4,7 +4,7 @@
 # Prints images/s of both (from their summary.json) and the distributed/embedded ratio.
 #
 # Usage: scripts/bench-distributed.sh [DATASET]   (default: ../shared/data/imagenet-samples)
-# Environment: MODEL (efficientnet_b0), WORKERS (1), SHARD_SIZE (256), DATA (azure: the photos are uploaded to
+# Environment: MODEL (efficientnet_b0), WORKERS (1), SHARD_SIZE (256), ROUNDS (3), DATA (azure: the photos are uploaded to
 # Azurite and read from there; local: the workers read the local folder, isolating messaging from blob reads)
 set -euo pipefail
 
@@ -15,6 +15,7 @@ MODEL="${MODEL:-efficientnet_b0}"
 WORKERS="${WORKERS:-1}"
 SHARD_SIZE="${SHARD_SIZE:-256}"
 DATA="${DATA:-azure}"
+ROUNDS="${ROUNDS:-3}"
 
 dotnet build -c Release EfficientNet.Batch.sln -v quiet -nologo >/dev/null
 BIN() { echo "$ROOT/src/$1/bin/Release/net10.0"; }
@@ -30,10 +31,6 @@ finish() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; st
 trap finish EXIT
 export EFFNET_MODELS="$WORK/models"
 summary_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
-
-log "embedded: effnet run $DATASET --model $MODEL"
-"${EFFNET[@]}" run "$DATASET" --model "$MODEL" --random-weights --shard-size "$SHARD_SIZE" --out "$WORK/embedded" >/dev/null
-EMBEDDED="$(summary_field "$WORK/embedded/summary.json" imagesPerSecond)"
 
 SOURCE="$DATASET"
 if [ "$DATA" = azure ]; then
@@ -59,26 +56,37 @@ done
 wait_for_port "$COORDINATOR_PORT" 60 coordinator "$WORK/coordinator.log" "${PIDS[0]}"
 until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/readyz" >/dev/null; do sleep 0.5; done
 
-log "distributed: coordinator + $WORKERS worker(s)"
-JOB="$("${EFFNET[@]}" submit "$SOURCE" --model "$MODEL" --random-weights --shard-size "$SHARD_SIZE" \
-  --coordinator "http://127.0.0.1:$COORDINATOR_PORT" | python3 -c "import json,sys; print(json.load(sys.stdin)['jobId'])")"
-# Polled with curl: a dotnet process per poll would take CPU from the worker being measured.
-until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/jobs/$JOB" | grep -Eq '"status":"(Completed|CompletedWithErrors|Failed)"'; do
-  sleep 0.5
-done
-"${EFFNET[@]}" storage copy "az://bench-results/${JOB//-/}/summary.json" "$WORK/distributed" >/dev/null
-DISTRIBUTED="$(summary_field "$WORK/distributed/summary.json" imagesPerSecond)"
-"${EFFNET[@]}" storage copy "az://bench-state/shards/${JOB//-/}" "$WORK/outcomes" >/dev/null
-SHARD_SECONDS="$(python3 -c "import json,glob,sys; s=[json.load(open(f))['seconds'] for f in sorted(glob.glob(sys.argv[1] + '/*.json'))]; print(round(sum(s), 2), s)" "$WORK/outcomes")"
-cpu_seconds() { awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$1/stat"; }
-AZURITE_CPU="$(cpu_seconds "$AZURITE_PID")"
-RABBIT_CPU="$(cpu_seconds "$(cat "$RABBITMQ_PID_FILE")")"
-COORDINATOR_CPU="$(cpu_seconds "${PIDS[0]}")"
-WORKER_CPU="$(cpu_seconds "${PIDS[1]}")"
+cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+cpu_of_all() { echo "$(cpu_seconds "${PIDS[1]}") $(cpu_seconds "${PIDS[0]}") $(cpu_seconds "$(cat "$RABBITMQ_PID_FILE")") $(cpu_seconds "$AZURITE_PID")"; }
+shard_seconds() { python3 -c "import json,glob,sys; s=[json.load(open(f))['seconds'] for f in sorted(glob.glob(sys.argv[1]))]; print(round(sum(s), 2), s)" "$1"; }
 
-echo "model $MODEL, $(summary_field "$WORK/embedded/summary.json" imagesTotal) images, shard size $SHARD_SIZE, $(nproc) cores"
-echo "embedded (effnet run)                 $EMBEDDED images/s"
-echo "distributed ($WORKERS worker, data from $DATA)   $DISTRIBUTED images/s"
-echo "  distributed wall $(summary_field "$WORK/distributed/summary.json" wallSeconds) s, of which the worker spent $SHARD_SECONDS s in shards; Azurite used $AZURITE_CPU CPU-s in all (upload included)"
-echo "  CPU-s over the whole run: worker-1 $WORKER_CPU, coordinator $COORDINATOR_CPU, RabbitMQ $RABBIT_CPU, Azurite $AZURITE_CPU"
-python3 -c "import sys; e,d=float(sys.argv[1]),float(sys.argv[2]); print(f'distributed / embedded              {d/e:.3f} ({(1-d/e)*100:+.1f}% loss)')" "$EMBEDDED" "$DISTRIBUTED"
+echo "model $MODEL, $(find "$DATASET" -type f | wc -l) files, shard size $SHARD_SIZE, $ROUNDS rounds, $(nproc) cores, data from $DATA"
+RATIOS=()
+for round in $(seq 1 "$ROUNDS"); do
+  # Interleaved: each round runs the embedded job, then the same job on the (already running) distributed services,
+  # so that both see the same machine state; the ratio is taken within a round.
+  log "round $round: embedded (effnet run)"
+  "${EFFNET[@]}" run "$DATASET" --model "$MODEL" --random-weights --shard-size "$SHARD_SIZE" --out "$WORK/embedded-$round" >/dev/null
+  EMBEDDED="$(summary_field "$WORK/embedded-$round/summary.json" imagesPerSecond)"
+
+  log "round $round: distributed (coordinator + $WORKERS worker(s))"
+  CPU_BEFORE="$(cpu_of_all)"
+  JOB="$("${EFFNET[@]}" submit "$SOURCE" --model "$MODEL" --random-weights --shard-size "$SHARD_SIZE" \
+    --coordinator "http://127.0.0.1:$COORDINATOR_PORT" | python3 -c "import json,sys; print(json.load(sys.stdin)['jobId'])")"
+  # Polled with curl: a dotnet process per poll would take CPU from the worker being measured.
+  until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/jobs/$JOB" | grep -Eq '"status":"(Completed|CompletedWithErrors|Failed)"'; do
+    sleep 0.2
+  done
+  CPU_AFTER="$(cpu_of_all)"
+  "${EFFNET[@]}" storage copy "az://bench-results/${JOB//-/}/summary.json" "$WORK/distributed-$round" >/dev/null
+  "${EFFNET[@]}" storage copy "az://bench-state/shards/${JOB//-/}" "$WORK/outcomes-$round" >/dev/null
+  DISTRIBUTED="$(summary_field "$WORK/distributed-$round/summary.json" imagesPerSecond)"
+  RATIO="$(python3 -c "import sys; print(f'{float(sys.argv[2]) / float(sys.argv[1]):.3f}')" "$EMBEDDED" "$DISTRIBUTED")"
+  RATIOS+=("$RATIO")
+
+  echo "round $round: embedded $EMBEDDED images/s, distributed $DISTRIBUTED images/s, distributed/embedded $RATIO"
+  echo "  embedded wall $(summary_field "$WORK/embedded-$round/summary.json" wallSeconds) s; in shards $(shard_seconds "$WORK/embedded-$round/.effnet-state/shards/*/*.json") s (model load included)"
+  echo "  distributed wall $(summary_field "$WORK/distributed-$round/summary.json" wallSeconds) s; worker in shards $(shard_seconds "$WORK/outcomes-$round/*.json") s"
+  python3 -c "import sys; b=[float(x) for x in sys.argv[1].split()]; a=[float(x) for x in sys.argv[2].split()]; print('  CPU-s during the distributed job: worker-1 %.2f, coordinator %.2f, RabbitMQ %.2f, Azurite %.2f' % tuple(y-x for x,y in zip(b,a)))" "$CPU_BEFORE" "$CPU_AFTER"
+done
+python3 -c "import statistics,sys; r=sorted(float(x) for x in sys.argv[1:]); m=statistics.median(r); print(f'distributed / embedded, median of {len(r)} rounds: {m:.3f} ({(1-m)*100:+.1f}% loss); rounds {r}')" "${RATIOS[@]}"

@@ -53,6 +53,7 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();
+        builder.Services.AddSingleton<ModelWarmUp>();
         builder.Services.AddSingleton<ModelPreloader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelPreloader>());
         builder.Services.AddHealthChecks().AddCheck<ModelPreloader>("models", tags: ["ready"]);

@@ -9,13 +9,14 @@ using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Components.Workers;
 
-/// <summary>Loads <see cref="WorkerOptions.PreloadModels"/> at start-up; the worker is not ready (<c>/readyz</c>)
-/// until they are. A model that cannot load stops the host: a worker that cannot serve its model must not take shards.</summary>
+/// <summary>Loads <see cref="WorkerOptions.PreloadModels"/> at start-up and warms each up (<see cref="ModelWarmUp"/>); the
+/// worker is not ready (<c>/readyz</c>) until they are. A model that cannot load stops the host: a worker that cannot serve its model must not take shards.</summary>
 public sealed partial class ModelPreloader(
     IOptions<WorkerOptions> options,
     SharedModelStore sharedModels,
     ModelStore models,
     ModelSessionCache sessions,
+    ModelWarmUp warmUp,
     ILogger<ModelPreloader> logger) : IHostedService, IHealthCheck
 {
     private volatile bool _loaded;
@@ -27,8 +28,9 @@ public sealed partial class ModelPreloader(
             var model = new ModelRef(preload.Id, preload.RandomSeed is not null, preload.RandomSeed ?? 0);
             await sharedModels.EnsureLocalAsync(model, cancellationToken);
             var resolved = await models.ResolveAsync(model.ModelId, preload.RandomSeed, cancellationToken);
-            sessions.Get(resolved.OnnxPath);
-            LogPreloaded(model.Describe());
+            var session = sessions.Get(resolved.OnnxPath);
+            var warm = warmUp.Run(resolved, session, cancellationToken);
+            LogPreloaded(model.Describe(), session.ExecutionProvider, warm.Images, warm.Elapsed.TotalSeconds);
         }
 
         _loaded = true;
@@ -39,6 +41,6 @@ public sealed partial class ModelPreloader(
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(_loaded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("Preloading models."));
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Preloaded {Model}")]
-    private partial void LogPreloaded(string model);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preloaded {Model} on {Provider}; warmed up with {Images} synthetic images in {Seconds:F2} s")]
+    private partial void LogPreloaded(string model, string provider, int images, double seconds);
 }

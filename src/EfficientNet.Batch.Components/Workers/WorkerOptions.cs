@@ -37,6 +37,11 @@ public sealed class WorkerOptions
     /// loading (and a node dedicated to one model is warm when traffic arrives).</summary>
     public List<PreloadedModel> PreloadModels { get; set; } = [];
 
+    /// <summary>Synthetic images run through each preloaded model before the worker reports ready (rounded up to whole
+    /// batches; 0 = none), so that its first shard runs on optimised code and a planned session.</summary>
+    [Range(0, 4096)]
+    public int WarmUpImages { get; set; } = 64;
+
     /// <summary>Name reported in shard events; defaults to host name and process id.</summary>
     public string? Name { get; set; }
 
