@@ -7,7 +7,7 @@ public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
 
-    private static ImageInput FromFile(string path) => new(Path.GetFileName(path), null, ct => File.ReadAllBytesAsync(path, ct));
+    private static ImageInput FromFile(string path) => ImageInput.FromFile(path, name: Path.GetFileName(path));
 
     [Fact]
     public async Task Records_come_back_in_input_order_and_a_corrupt_image_becomes_an_error_record()
@@ -90,6 +90,22 @@ public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
     }
 
     [Fact]
+    public async Task An_image_over_the_byte_limit_is_a_too_large_record_and_the_others_are_classified()
+    {
+        var photos = Enumerable.Range(0, 4).Select(fixture.Sample).OrderBy(p => new FileInfo(p).Length).ToArray();
+        var limit = new FileInfo(photos[0]).Length;
+        Assert.True(new FileInfo(photos[1]).Length > limit, "the samples need two different sizes");
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2, maxImageBytes: limit);
+        using var _ = sessions;
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, [FromFile(photos[0]), FromFile(photos[1])], 1, null, CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.False(run.Records[0].IsError);
+        Assert.Equal("too-large", run.Records[1].ErrorKind);
+        Assert.Contains($"limit is {limit}", run.Records[1].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cancellation_stops_the_run()
     {
         var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2);
@@ -102,7 +118,7 @@ public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
                 await cancellation.CancelAsync();
             }
 
-            return await File.ReadAllBytesAsync(fixture.Sample(i % 4), ct);
+            return File.OpenRead(fixture.Sample(i % 4));
         })).ToArray();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(

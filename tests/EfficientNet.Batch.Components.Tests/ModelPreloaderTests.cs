@@ -1,5 +1,7 @@
 using EfficientNet.Batch.Components.Workers;
+using System.Globalization;
 using EfficientNet.Batch.Inference;
+using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -33,6 +35,22 @@ public sealed class ModelPreloaderTests : IDisposable
         Assert.Equal(1, host.Services.GetRequiredService<ModelSessionCache>().Count);
         Assert.Equal(HealthStatus.Healthy, (await preloader.CheckHealthAsync(new HealthCheckContext())).Status);
         await host.StopAsync();
+    }
+
+    [Theory]
+    [InlineData(5, 8, 2)]
+    [InlineData(4, 4, 1)]
+    [InlineData(0, 0, 0)]
+    public async Task Warm_up_runs_whole_batches_of_synthetic_photos_through_decode_and_the_session(int warmUpImages, int images, int batches)
+    {
+        using var host = Build(new() { ["Inference:BatchSize"] = "4", ["Inference:Device"] = "Cpu", ["Worker:WarmUpImages"] = warmUpImages.ToString(CultureInfo.InvariantCulture) });
+        var model = await host.Services.GetRequiredService<ModelStore>().ResolveAsync("efficientnet_b0", 4, CancellationToken.None);
+        var session = host.Services.GetRequiredService<ModelSessionCache>().Get(model.OnnxPath);
+
+        var result = host.Services.GetRequiredService<ModelWarmUp>().Run(model, session, CancellationToken.None);
+
+        Assert.Equal(images, result.Images);
+        Assert.Equal(batches, result.Batches);
     }
 
     [Fact]

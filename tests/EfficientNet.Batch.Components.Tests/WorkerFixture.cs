@@ -33,10 +33,14 @@ public sealed class WorkerFixture : IDisposable
 
     public string BadInput(string name) => Path.Combine(SharedTestFolder.BadInputs, name);
 
-    public (ImageBatchClassifier Classifier, ModelSessionCache Sessions) CreateClassifier(int batchSize, int decodeThreads = 2, int batchesInFlight = 3, int readAhead = 0)
+    public (ImageBatchClassifier Classifier, ModelSessionCache Sessions) CreateClassifier(
+        int batchSize, int decodeThreads = 2, int batchesInFlight = 3, int readAhead = 0, long maxImageBytes = 64L * 1024 * 1024)
     {
         var inference = Options.Create(new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize });
-        var worker = Options.Create(new WorkerOptions { DecodeParallelism = decodeThreads, BatchesInFlight = batchesInFlight, ReadAhead = readAhead });
+        var worker = Options.Create(new WorkerOptions
+        {
+            DecodeParallelism = decodeThreads, BatchesInFlight = batchesInFlight, ReadAhead = readAhead, MaxImageBytes = maxImageBytes,
+        });
         var sessions = new ModelSessionCache(inference, new ExecutionProviderSelector(), NullLogger<ModelSessionCache>.Instance);
         return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(), worker, inference), sessions);
     }

@@ -31,7 +31,7 @@ public sealed class ZooTests : IDisposable
 
         var run = await classifier.ClassifyAsync(
             new ModelRef(modelId, RandomWeights: true, Seed: 11),
-            [new ImageInput(Path.GetFileName(photo), 0, ct => File.ReadAllBytesAsync(photo, ct))],
+            [ImageInput.FromFile(photo, 0, Path.GetFileName(photo))],
             5,
             null,
             CancellationToken.None);

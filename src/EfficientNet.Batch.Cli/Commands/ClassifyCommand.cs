@@ -63,7 +63,7 @@ internal static class ClassifyCommand
         }
 
         var classifier = host.Services.GetRequiredService<ImageBatchClassifier>();
-        var inputs = paths.Select(p => new ImageInput(p, null, ct => File.ReadAllBytesAsync(p, ct))).ToList();
+        var inputs = paths.Select(p => ImageInput.FromFile(p)).ToList();
 
         ClassificationRun run;
         try

@@ -12,8 +12,19 @@ using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Components.Workers;
 
-/// <summary>An image to classify: where it is, and how to read its encoded bytes.</summary>
-public sealed record ImageInput(string Path, int? Label, Func<CancellationToken, Task<byte[]>> ReadAsync);
+/// <summary>An image to classify: where it is, and how to open its encoded bytes (the pipeline reads the stream into a
+/// pooled buffer and disposes it).</summary>
+public sealed record ImageInput(string Path, int? Label, Func<CancellationToken, Task<Stream>> OpenAsync)
+{
+    /// <summary>A local file, opened for asynchronous sequential reading.</summary>
+    public static ImageInput FromFile(string path, int? label = null, string? name = null) =>
+        new(name ?? path, label, _ => Task.FromResult<Stream>(new FileStream(
+            path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan)));
+
+    /// <summary>Bytes already in memory (benchmarks, tests): read without a copy of the array.</summary>
+    public static ImageInput FromBytes(string path, byte[] bytes, int? label = null) =>
+        new(path, label, _ => Task.FromResult<Stream>(new MemoryStream(bytes, writable: false)));
+}
 
 /// <summary>The records of a classification run, in input order, and what produced them.</summary>
 public sealed record ClassificationRun(IReadOnlyList<PredictionRecord> Records, ResolvedModel Model, string ExecutionProvider)
@@ -26,7 +37,8 @@ public sealed record ClassificationRun(IReadOnlyList<PredictionRecord> Records, 
 /// <summary>
 /// Classifies images in fixed-size batches on one cached ONNX Runtime session, as a pipeline of overlapping stages:
 /// <list type="number">
-/// <item>reads: started in input order, up to <see cref="WorkerOptions.EffectiveReadAhead"/> ahead (async I/O);</item>
+/// <item>reads: started in input order, up to <see cref="WorkerOptions.EffectiveReadAhead"/> ahead (async I/O), each
+/// into a pooled buffer (<see cref="EncodedImage"/>) returned once the image is decoded;</item>
 /// <item>decode + preprocess: <see cref="WorkerOptions.EffectiveDecodeParallelism"/> threads, each writing its image
 /// straight into the image's slot of a batch tensor (no per-image tensor, no copy);</item>
 /// <item>inference: one thread runs each batch as soon as its last slot is written, then recycles the tensor.</item>
@@ -185,7 +197,7 @@ public sealed class ImageBatchClassifier(
                     for (var slot = 0; slot < count; slot++)
                     {
                         var index = first + slot;
-                        work.Add(new WorkItem(index, slot, batch, ReadAsync(inputs[index], cancellationToken)), cancellationToken);
+                        work.Add(new WorkItem(index, slot, batch, ReadAsync(inputs[index], options.MaxImageBytes, cancellationToken)), cancellationToken);
                     }
                 }
             }
@@ -195,17 +207,11 @@ public sealed class ImageBatchClassifier(
             }
         }
 
-        private static Task<byte[]> ReadAsync(ImageInput input, CancellationToken cancellationToken)
+        // A synchronous throw from OpenAsync is handled like a failed read, by the decoder that owns the image.
+        private static async Task<EncodedImage> ReadAsync(ImageInput input, long maxBytes, CancellationToken cancellationToken)
         {
-            try
-            {
-                return input.ReadAsync(cancellationToken);
-            }
-            catch (Exception exception)
-            {
-                // A synchronous throw is handled like a failed read, by the decoder that owns the image.
-                return Task.FromException<byte[]>(exception);
-            }
+            await using var stream = await input.OpenAsync(cancellationToken);
+            return await EncodedImage.ReadAsync(stream, maxBytes, cancellationToken);
         }
 
         private void Decode(BlockingCollection<WorkItem> work, BlockingCollection<PendingBatch> ready, CancellationToken cancellationToken)
@@ -216,13 +222,8 @@ public sealed class ImageBatchClassifier(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var bytes = item.Read.GetAwaiter().GetResult();
-                    if (bytes.LongLength > options.MaxImageBytes)
-                    {
-                        throw new ImageDecodeException("too-large", $"The file is {bytes.LongLength} bytes; the limit is {options.MaxImageBytes}.");
-                    }
-
-                    preprocessor.Preprocess(bytes, item.Batch.Tensor.Image(item.Slot));
+                    using var encoded = item.Read.GetAwaiter().GetResult();
+                    preprocessor.Preprocess(encoded.Bytes, item.Batch.Tensor.Image(item.Slot));
                     BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception e) when (ErrorRecord(input, e) is { } failure)
@@ -326,7 +327,7 @@ public sealed class ImageBatchClassifier(
         public bool SlotDone() => Interlocked.Decrement(ref _pending) == 0;
     }
 
-    private readonly record struct WorkItem(int Index, int Slot, PendingBatch Batch, Task<byte[]> Read);
+    private readonly record struct WorkItem(int Index, int Slot, PendingBatch Batch, Task<EncodedImage> Read);
 
     /// <summary>Per-image failures become records; anything else (storage outage, cancellation) fails the shard so that
     /// the bus retries it.</summary>

@@ -28,10 +28,7 @@ public sealed class ShardClassifier(
         await sharedModels.EnsureLocalAsync(shard.Model, cancellationToken);
         var dataset = storage.Resolve(shard.DatasetLocation);
         var inputs = shard.Images
-            .Select(image => new ImageInput(
-                image.Path,
-                image.Label,
-                ct => ReadAllBytesAsync(dataset.Store, dataset.KeyFor(image.Path), ct)))
+            .Select(image => new ImageInput(image.Path, image.Label, ct => dataset.Store.OpenReadAsync(dataset.KeyFor(image.Path), ct)))
             .ToList();
         var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken);
 
@@ -54,14 +51,6 @@ public sealed class ShardClassifier(
             run.Model.WeightsDescription,
             run.ExecutionProvider,
             new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std));
-    }
-
-    private static async Task<byte[]> ReadAllBytesAsync(IBlobStore store, string key, CancellationToken cancellationToken)
-    {
-        await using var stream = await store.OpenReadAsync(key, cancellationToken);
-        using var buffer = stream.CanSeek ? new MemoryStream(checked((int)stream.Length)) : new MemoryStream();
-        await stream.CopyToAsync(buffer, cancellationToken);
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
     }
 }
 
