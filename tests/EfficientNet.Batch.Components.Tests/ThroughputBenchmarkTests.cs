@@ -12,12 +12,15 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
     [Fact]
     public void Combined_limit_efficiency_and_multiply_adds_follow_from_the_stage_rates()
     {
-        var report = Report(decode: 300, inference: 100, plain: 80, pipeline: 60) with { Cores = 2, MultiplyAddsPerImage = 400_000_000 };
+        var report = Report(decode: 300, inference: 100, plain: 80, pipeline: 60) with
+        {
+            Cores = 2, MultiplyAddsPerImage = 400_000_000, InferenceRatios = [1.4, 0.9, 1.25],
+        };
 
         Assert.Equal(75, report.CombinedLimitImagesPerSecond, 9); // 1 / (1/300 + 1/100)
         Assert.Equal(0.8, report.PipelineEfficiency, 9);
         Assert.Equal(150, report.DecodeImagesPerSecondPerCore, 9);
-        Assert.Equal(1.25, report.InferenceSpeedupOverPlain, 9);
+        Assert.Equal(1.25, report.InferenceSpeedupOverPlain, 9); // the median of the paired per-round ratios
         Assert.Equal(40e9, report.InferenceMultiplyAddsPerSecond, 3);
         Assert.Equal(24e9, report.PipelineMultiplyAddsPerSecond, 3);
     }
@@ -52,6 +55,9 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
         Assert.All(
             new[] { report.DecodeImagesPerSecond, report.InferenceImagesPerSecond, report.PlainInferenceImagesPerSecond, report.PipelineImagesPerSecond },
             rate => Assert.True(rate > 0 && double.IsFinite(rate)));
+        Assert.Equal(2, report.InferenceRatios.Count);
+        Assert.All(report.InferenceRatios, ratio => Assert.True(ratio > 0 && double.IsFinite(ratio)));
+        Assert.True(report.PipelineAllocatedBytesPerImage > 0);
         Assert.True(report.PeakRssBytes >= report.LastThousandPeakRssBytes && report.LastThousandPeakRssBytes > 0);
         Assert.Contains("(c) full pipeline", log.ToString());
     }
@@ -72,8 +78,11 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
         DecodeImagesPerSecond = decode,
         InferenceImagesPerSecond = inference,
         PlainInferenceImagesPerSecond = plain,
+        InferenceRatios = [inference / plain],
         PipelineImagesPerSecond = pipeline,
         PipelineErrors = 0,
+        PipelineAllocatedBytesPerImage = 0,
+        PipelineGen2Collections = 0,
         PeakRssBytes = 1,
         FirstThousandPeakRssBytes = 1,
         LastThousandPeakRssBytes = 1,

@@ -115,10 +115,11 @@ internal static class BenchCommand
         machine: {r.Cores} cores; medians of {r.Rounds} interleaved rounds; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}
         (a) decode + preprocess   {r.DecodeImagesPerSecond,8:F1} images/s  ({r.DecodeImagesPerSecondPerCore:F1} per core; {r.StageImages} images)
         (b) inference only        {r.InferenceImagesPerSecond,8:F1} images/s  ({r.InferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)
-            plain ORT session     {r.PlainInferenceImagesPerSecond,8:F1} images/s  ({r.PlainInferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s; tuned/plain {r.InferenceSpeedupOverPlain:F2})
+            plain ORT session     {r.PlainInferenceImagesPerSecond,8:F1} images/s  ({r.PlainInferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)
+            tuned / plain         {r.InferenceSpeedupOverPlain,8:F3}  (median of paired rounds: {string.Join(", ", r.InferenceRatios.Select(x => x.ToString("F3", CultureInfo.InvariantCulture)))})
         combined limit 1/(1/a+1/b){r.CombinedLimitImagesPerSecond,8:F1} images/s
         (c) full pipeline         {r.PipelineImagesPerSecond,8:F1} images/s  ({r.PipelineMultiplyAddsPerSecond / 1e9:F1} GMAC/s; {r.Images} images from memory, {r.PipelineErrors} errors)
-        pipeline efficiency c/limit {r.PipelineEfficiency:P1}
+        pipeline efficiency c/limit {r.PipelineEfficiency:P1}; {r.PipelineAllocatedBytesPerImage:N0} managed bytes allocated per image, {r.PipelineGen2Collections} gen-2 GCs
         peak RSS {r.PeakRssBytes / 1048576.0:F0} MiB; pipeline RSS peak first 1000 images {r.FirstThousandPeakRssBytes / 1048576.0:F0} MiB, last 1000 {r.LastThousandPeakRssBytes / 1048576.0:F0} MiB
         """);
 }

@@ -58,27 +58,33 @@ public sealed class ThroughputBenchmark(
         var decode = new double[rounds];
         var tuned = new double[rounds];
         var plain = new double[rounds];
+        var ratios = new double[rounds];
         var pipeline = new double[rounds];
         var failed = 0;
+        long allocatedPerImage = 0;
+        var gen2Collections = 0;
         MemorySampler? memory = null;
         var tensor = session.RentBatch(batchSize);
         try
         {
             FillWithImages(tensor, preprocessor, files);
+            using var plainSession = new PlainSession(resolved.OnnxPath, tensor);
             for (var round = 0; round < rounds; round++)
             {
                 log?.WriteLine($"round {round + 1}/{rounds}: (a) decode + preprocess, {stageCount} images on {worker.Value.EffectiveDecodeParallelism} threads");
                 decode[round] = MeasureDecode(preprocessor, files, stageCount, worker.Value.EffectiveDecodeParallelism, cancellationToken);
 
-                log?.WriteLine($"round {round + 1}/{rounds}: (b) inference only, {stageCount} images in batches of {batchSize}, tuned session and default SessionOptions");
-                tuned[round] = MeasureInference(stageCount, batchSize, () => session.Run(tensor), cancellationToken);
-                plain[round] = MeasurePlainInference(resolved.OnnxPath, tensor, stageCount, cancellationToken);
+                log?.WriteLine($"round {round + 1}/{rounds}: (b) inference only, {stageCount} images in batches of {batchSize} on each session, tuned and default SessionOptions alternating");
+                (tuned[round], plain[round]) = MeasureInferencePair(stageCount, batchSize, () => session.Run(tensor), plainSession.Run, cancellationToken);
+                ratios[round] = tuned[round] / plain[round];
 
                 log?.WriteLine($"round {round + 1}/{rounds}: (c) full pipeline, {settings.Count} images (bytes in memory) through ImageBatchClassifier");
                 memory?.Dispose();
                 memory = new MemorySampler();
                 var sampler = memory;
                 var done = 0L;
+                var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+                var gen2Before = GC.CollectionCount(2);
                 var started = Stopwatch.GetTimestamp();
                 var run = await classifier.ClassifyAsync(
                     new ModelRef(variant.Id, settings.RandomWeights, settings.Seed),
@@ -87,6 +93,8 @@ public sealed class ThroughputBenchmark(
                     images => sampler.Progress(Interlocked.Add(ref done, images)),
                     cancellationToken);
                 pipeline[round] = settings.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+                allocatedPerImage = (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / settings.Count;
+                gen2Collections = GC.CollectionCount(2) - gen2Before;
                 sampler.Stop();
                 failed = run.Failed;
             }
@@ -114,8 +122,11 @@ public sealed class ThroughputBenchmark(
             DecodeImagesPerSecond = Median(decode),
             InferenceImagesPerSecond = Median(tuned),
             PlainInferenceImagesPerSecond = Median(plain),
+            InferenceRatios = ratios,
             PipelineImagesPerSecond = Median(pipeline),
             PipelineErrors = failed,
+            PipelineAllocatedBytesPerImage = allocatedPerImage,
+            PipelineGen2Collections = gen2Collections,
             PeakRssBytes = MemorySampler.PeakRss(),
             FirstThousandPeakRssBytes = memory!.PeakWhile(0, 1000),
             LastThousandPeakRssBytes = memory.PeakWhile(Math.Max(0, settings.Count - 1000), settings.Count),
@@ -188,34 +199,76 @@ public sealed class ThroughputBenchmark(
         }
     }
 
-    // Whole batches only: a partial batch would change the shape and measure a re-plan, not steady state.
-    private static double MeasureInference(int count, int batchSize, Action runBatch, CancellationToken cancellationToken)
+    // Whole batches only: a partial batch would change the shape and measure a re-plan, not steady state. The two
+    // sessions take turns in blocks of a few batches, in the order ABBA ABBA …, so that both see the same machine:
+    // a load change between two separate measurements would otherwise pass for a difference between the sessions.
+    private static (double First, double Second) MeasureInferencePair(int count, int batchSize, Action first, Action second, CancellationToken cancellationToken)
     {
-        runBatch(); // warm-up: the first run plans memory and (on CUDA) searches convolution algorithms
-        var batches = Math.Max(1, (count + batchSize - 1) / batchSize);
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < batches; i++)
+        const int block = 4;
+        first(); // warm-up: the first run plans memory and (on CUDA) searches convolution algorithms
+        second();
+        var batches = Math.Max(block, (count + batchSize - 1) / batchSize);
+        long firstTicks = 0, secondTicks = 0;
+        var firstDone = 0;
+        var secondDone = 0;
+        for (var turn = 0; firstDone < batches || secondDone < batches; turn++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            runBatch();
+            var firstsTurn = turn % 4 is 0 or 3;
+            var run = firstsTurn ? first : second;
+            var n = Math.Min(block, batches - (firstsTurn ? firstDone : secondDone));
+            var started = Stopwatch.GetTimestamp();
+            for (var i = 0; i < n; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                run();
+            }
+
+            var elapsed = Stopwatch.GetTimestamp() - started;
+            if (firstsTurn)
+            {
+                firstTicks += elapsed;
+                firstDone += n;
+            }
+            else
+            {
+                secondTicks += elapsed;
+                secondDone += n;
+            }
         }
 
-        return batches * batchSize / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        double Rate(long ticks) => batches * batchSize / ((double)ticks / Stopwatch.Frequency);
+        return (Rate(firstTicks), Rate(secondTicks));
     }
 
-    // The same graph and the same input on `new InferenceSession(path)`: what ONNX Runtime does untuned.
-    private static double MeasurePlainInference(string onnxPath, InferenceBatch tensor, int count, CancellationToken cancellationToken)
+    /// <summary>The same graph and the same input on <c>new InferenceSession(path)</c>: what ONNX Runtime does
+    /// untuned.</summary>
+    private sealed class PlainSession : IDisposable
     {
-        using var session = new InferenceSession(onnxPath);
-        var input = tensor.Input.ToArray();
-        var shape = new long[] { tensor.Capacity, 3, (long)Math.Sqrt(tensor.ImageLength / 3), (long)Math.Sqrt(tensor.ImageLength / 3) };
-        var output = new float[tensor.Capacity * tensor.ClassCount];
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(), shape);
-        using var outputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, output.AsMemory(), [tensor.Capacity, tensor.ClassCount]);
-        using var runOptions = new RunOptions();
-        string[] inputNames = [ModelSession.InputName], outputNames = [ModelSession.OutputName];
-        OrtValue[] inputs = [inputValue], outputs = [outputValue];
-        return MeasureInference(count, tensor.Capacity, () => session.Run(runOptions, inputNames, inputs, outputNames, outputs), cancellationToken);
+        private readonly InferenceSession _session;
+        private readonly OrtValue _input;
+        private readonly OrtValue _output;
+        private readonly RunOptions _runOptions = new();
+        private readonly string[] _inputNames = [ModelSession.InputName];
+        private readonly string[] _outputNames = [ModelSession.OutputName];
+
+        public PlainSession(string onnxPath, InferenceBatch tensor)
+        {
+            _session = new InferenceSession(onnxPath);
+            var side = (long)Math.Sqrt(tensor.ImageLength / 3);
+            _input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor.Input.ToArray().AsMemory(), [tensor.Capacity, 3, side, side]);
+            _output = OrtValue.CreateTensorValueFromMemory(
+                OrtMemoryInfo.DefaultInstance, new float[tensor.Capacity * tensor.ClassCount].AsMemory(), [tensor.Capacity, tensor.ClassCount]);
+        }
+
+        public void Run() => _session.Run(_runOptions, _inputNames, [_input], _outputNames, [_output]);
+
+        public void Dispose()
+        {
+            _input.Dispose();
+            _output.Dispose();
+            _runOptions.Dispose();
+            _session.Dispose();
+        }
     }
 
     /// <summary>Samples the resident set every 50 ms, tagged with how many images the pipeline had finished.</summary>
