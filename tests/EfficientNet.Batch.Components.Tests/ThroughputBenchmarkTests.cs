@@ -57,8 +57,8 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
             rate => Assert.True(rate > 0 && double.IsFinite(rate)));
         Assert.Equal(2, report.InferenceRatios.Count);
         Assert.All(report.InferenceRatios, ratio => Assert.True(ratio > 0 && double.IsFinite(ratio)));
-        Assert.True(report.PipelineAllocatedBytesPerImage > 0);
-        Assert.True(report.PeakRssBytes >= report.LastThousandPeakRssBytes && report.LastThousandPeakRssBytes > 0);
+        Assert.True(report.PipelineAllocatedBytesPerImage > 0, $"allocated {report.PipelineAllocatedBytesPerImage}");
+        Assert.True(report.PeakRssBytes >= report.LastThousandPeakRssBytes && report.LastThousandPeakRssBytes > 0, $"peak {report.PeakRssBytes}, last 1000 {report.LastThousandPeakRssBytes}");
         Assert.Contains("(c) full pipeline", log.ToString());
     }
 

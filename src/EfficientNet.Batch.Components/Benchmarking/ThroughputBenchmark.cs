@@ -127,8 +127,8 @@ public sealed class ThroughputBenchmark(
             PipelineErrors = failed,
             PipelineAllocatedBytesPerImage = allocatedPerImage,
             PipelineGen2Collections = gen2Collections,
-            PeakRssBytes = MemorySampler.PeakRss(),
-            FirstThousandPeakRssBytes = memory!.PeakWhile(0, 1000),
+            PeakRssBytes = Math.Max(MemorySampler.PeakRss(), memory!.PeakWhile(0, long.MaxValue)),
+            FirstThousandPeakRssBytes = memory.PeakWhile(0, 1000),
             LastThousandPeakRssBytes = memory.PeakWhile(Math.Max(0, settings.Count - 1000), settings.Count),
         };
     }
@@ -307,11 +307,12 @@ public sealed class ThroughputBenchmark(
             }
         }
 
+        // Linux updates VmHWM lazily (when memory is unmapped), so it can lag behind the current VmRSS.
         public static long PeakRss()
         {
             if (ReadStatus("VmHWM:") is { } peak)
             {
-                return peak;
+                return Math.Max(peak, ReadStatus("VmRSS:") ?? 0);
             }
 
             using var process = Process.GetCurrentProcess();
