@@ -22,6 +22,12 @@ public static class ServiceDefaultsExtensions
 {
     public const string LiveTag = "live";
 
+    /// <summary>Liveness: the process serves HTTP. Deployments (compose, the Helm chart) probe this path.</summary>
+    public const string LivenessPath = "/healthz";
+
+    /// <summary>Readiness: every health check passes (the bus; on workers, the preloaded models).</summary>
+    public const string ReadinessPath = "/readyz";
+
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.ConfigureOpenTelemetry();
@@ -47,7 +53,7 @@ public static class ServiceDefaultsExtensions
             .WithTracing(tracing => tracing
                 .AddSource(DiagnosticHeaders.DefaultListenerName, BatchMetrics.Name)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context =>
-                    !context.Request.Path.StartsWithSegments("/healthz") && !context.Request.Path.StartsWithSegments("/readyz"))
+                    !context.Request.Path.StartsWithSegments(LivenessPath) && !context.Request.Path.StartsWithSegments(ReadinessPath))
                 .AddHttpClientInstrumentation());
 
         // OTLP only when an endpoint is configured; otherwise the SDK collects without exporting.
@@ -93,8 +99,8 @@ public static class ServiceDefaultsExtensions
     /// <summary><c>/healthz</c>: the process lives. <c>/readyz</c>: every check (the bus included) is healthy.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
-        app.MapHealthChecks("/readyz");
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
+        app.MapHealthChecks(ReadinessPath);
         return app;
     }
 }
