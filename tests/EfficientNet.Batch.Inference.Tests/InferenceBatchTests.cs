@@ -99,4 +99,21 @@ public sealed class InferenceBatchTests : IDisposable
         Assert.True(sessionOptions.EnableCpuMemArena);
         Assert.True(sessionOptions.EnableMemoryPattern);
     }
+
+    [Theory]
+    [InlineData(IntraOpSpinning.Off, "0", "0")]
+    [InlineData(IntraOpSpinning.DuringRun, "1", "1")]
+    [InlineData(IntraOpSpinning.Always, "1", "0")]
+    public void Each_spinning_policy_sets_allow_spinning_and_force_spinning_stop(IntraOpSpinning spinning, string allow, string forceStop)
+    {
+        var entries = ModelSession.SpinningConfigEntries(spinning);
+
+        Assert.Equal([("session.intra_op.allow_spinning", allow), ("session.force_spinning_stop", forceStop)], entries);
+    }
+
+    [Fact]
+    public void Spinning_is_off_by_default_because_the_decoders_share_the_cores()
+    {
+        Assert.Equal(IntraOpSpinning.Off, new InferenceOptions().IntraOpSpinning);
+    }
 }

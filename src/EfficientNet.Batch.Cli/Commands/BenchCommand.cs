@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Benchmarking;
+using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,7 +29,10 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var intraOp = new Option<int?>("--intra-op-threads") { Description = "ONNX Runtime intra-op threads (default: Inference:IntraOpThreads)." };
         var decodeThreads = new Option<int?>("--decode-threads") { Description = "Parallel decoders (default: Worker:DecodeParallelism)." };
-        var spinning = new Option<bool?>("--intra-op-spinning") { Description = "Let idle ONNX Runtime threads spin (default: Inference:IntraOpSpinning)." };
+        var spinning = new Option<IntraOpSpinning?>("--intra-op-spinning")
+        {
+            Description = "When idle ONNX Runtime threads spin: Off, DuringRun or Always (default: Inference:IntraOpSpinning).",
+        };
 
         var command = new Command("bench", "Measure decode, inference and pipeline throughput on this machine.")
         {
@@ -112,7 +116,7 @@ internal static class BenchCommand
 
     private static string Describe(ThroughputReport r) => string.Create(CultureInfo.InvariantCulture, $"""
         model {r.Model} ({r.Resolution}px, {r.MultiplyAddsPerImage / 1e9:F3} GMAC/image) on {r.ExecutionProvider}, batch {r.BatchSize}
-        machine: {r.Cores} cores; medians of {r.Rounds} interleaved rounds; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}
+        machine: {r.Cores} cores; medians of {r.Rounds} interleaved rounds; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}, intra-op spinning {r.IntraOpSpinning}
         (a) decode + preprocess   {r.DecodeImagesPerSecond,8:F1} images/s  ({r.DecodeImagesPerSecondPerCore:F1} per core; {r.StageImages} images)
         (b) inference only        {r.InferenceImagesPerSecond,8:F1} images/s  ({r.InferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)
             plain ORT session     {r.PlainInferenceImagesPerSecond,8:F1} images/s  ({r.PlainInferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)

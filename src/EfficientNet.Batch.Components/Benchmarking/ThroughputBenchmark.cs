@@ -114,6 +114,7 @@ public sealed class ThroughputBenchmark(
             Cores = Environment.ProcessorCount,
             DecodeThreads = worker.Value.EffectiveDecodeParallelism,
             IntraOpThreads = inference.Value.IntraOpThreads,
+            IntraOpSpinning = inference.Value.IntraOpSpinning.ToString(),
             Images = settings.Count,
             StageImages = stageCount,
             DistinctFiles = files.Count,

@@ -25,6 +25,9 @@ public sealed record ThroughputReport
     /// <summary>ONNX Runtime intra-op threads as configured (0 = ONNX Runtime's default, one per physical core).</summary>
     public required int IntraOpThreads { get; init; }
 
+    /// <summary>Inference:IntraOpSpinning as configured.</summary>
+    public string IntraOpSpinning { get; init; } = "";
+
     /// <summary>Images through the full pipeline (the inputs cycle through the distinct files).</summary>
     public required int Images { get; init; }
 

@@ -38,6 +38,20 @@ public enum CudnnConvAlgoSearch
     Default,
 }
 
+/// <summary>When ONNX Runtime's idle intra-op threads busy-wait for work instead of sleeping.</summary>
+public enum IntraOpSpinning
+{
+    /// <summary>Never: a thread sleeps whenever it has no work, and is woken for the next operator.</summary>
+    Off,
+
+    /// <summary>Between the operators of a run, stopped the moment the run returns (<c>session.force_spinning_stop</c>):
+    /// no wake-up latency inside a batch, and no busy-waiting through the gaps between batches.</summary>
+    DuringRun,
+
+    /// <summary>ONNX Runtime's default: threads also keep spinning for a while after each run.</summary>
+    Always,
+}
+
 /// <summary>Configuration section "Inference".</summary>
 public sealed class InferenceOptions
 {
@@ -72,9 +86,10 @@ public sealed class InferenceOptions
     /// reuses the plan for every batch.</summary>
     public bool EnableMemoryPattern { get; set; } = true;
 
-    /// <summary>Whether idle intra-op threads spin waiting for work. Off by default: the decode threads share the
-    /// same cores, and a spinning inference thread burns the time a decoder could use (see docs/benchmarks.md).</summary>
-    public bool IntraOpSpinning { get; set; }
+    /// <summary>When idle intra-op threads spin waiting for work (see docs/benchmarks.md for the measurements behind the
+    /// default).</summary>
+    [EnumDataType(typeof(IntraOpSpinning))]
+    public IntraOpSpinning IntraOpSpinning { get; set; } = IntraOpSpinning.Off;
 
     /// <summary>cuDNN convolution algorithm search on CUDA; ignored on CPU.</summary>
     [EnumDataType(typeof(CudnnConvAlgoSearch))]

@@ -132,12 +132,26 @@ public sealed class ModelSession : IDisposable
             EnableCpuMemArena = options.EnableMemoryArena,
             EnableMemoryPattern = options.EnableMemoryPattern,
         };
-        sessionOptions.AddSessionConfigEntry(IntraOpSpinningKey, options.IntraOpSpinning ? "1" : "0");
+        foreach (var (key, value) in SpinningConfigEntries(options.IntraOpSpinning))
+        {
+            sessionOptions.AddSessionConfigEntry(key, value);
+        }
+
         return sessionOptions;
     }
 
+    /// <summary>ONNX Runtime's session configuration entries for <paramref name="spinning"/>.</summary>
+    public static IReadOnlyList<(string Key, string Value)> SpinningConfigEntries(IntraOpSpinning spinning) =>
+    [
+        (IntraOpSpinningKey, spinning == IntraOpSpinning.Off ? "0" : "1"),
+        (ForceSpinningStopKey, spinning == IntraOpSpinning.DuringRun ? "1" : "0"),
+    ];
+
     /// <summary>ONNX Runtime's session configuration key for intra-op thread spinning.</summary>
     public const string IntraOpSpinningKey = "session.intra_op.allow_spinning";
+
+    /// <summary>Stops spinning threads as soon as the last concurrent run returns.</summary>
+    public const string ForceSpinningStopKey = "session.force_spinning_stop";
 
     /// <summary>
     /// A batch buffer of fixed <paramref name="capacity"/> images from this session's pool (allocated on first use,
