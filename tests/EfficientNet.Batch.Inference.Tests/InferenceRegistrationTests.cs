@@ -27,7 +27,7 @@ public sealed class InferenceRegistrationTests
 
         var options = host.Services.GetRequiredService<IOptions<InferenceOptions>>().Value;
 
-        Assert.Equal((InferenceDevice.Auto, 16, 0), (options.Device, options.BatchSize, options.IntraOpThreads));
+        Assert.Equal((InferenceDevice.Auto, 8, 0), (options.Device, options.BatchSize, options.IntraOpThreads));
     }
 
     [Fact]

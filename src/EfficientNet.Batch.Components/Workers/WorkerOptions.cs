@@ -20,7 +20,7 @@ public sealed class WorkerOptions
     public int DecodeParallelism { get; set; }
 
     /// <summary>Batch tensors per shard in flight: one being run while the others are filled by the decoders.
-    /// Bounds the pipeline's tensor memory to this many batches (b0, batch 16: 9.6 MB each).</summary>
+    /// Bounds the pipeline's tensor memory to this many batches (b0, batch 8: 4.8 MB each).</summary>
     [Range(2, 16)]
     public int BatchesInFlight { get; set; } = 3;
 

@@ -75,9 +75,11 @@ public sealed class InferenceOptions
     [EnumDataType(typeof(GraphOptimization))]
     public GraphOptimization GraphOptimization { get; set; } = GraphOptimization.All;
 
-    /// <summary>Images per ONNX Runtime call.</summary>
+    /// <summary>Images per ONNX Runtime call. 8 is the fastest on CPU (measured with <c>effnet bench</c>, b0 on 2 cores:
+    /// pipeline 198-205 images/s at 8 against 173-182 at 16 and 161 at 32, see docs/benchmarks.md); GPU nodes want larger
+    /// batches (not measured here: start at 32 and run <c>effnet bench --batch-size</c> on the node).</summary>
     [Range(1, 1024)]
-    public int BatchSize { get; set; } = 16;
+    public int BatchSize { get; set; } = 8;
 
     /// <summary>ONNX Runtime's CPU memory arena: intermediate tensors come from a reused arena instead of malloc.</summary>
     public bool EnableMemoryArena { get; set; } = true;
