@@ -120,11 +120,11 @@ public sealed class ThroughputBenchmark(
             DistinctFiles = files.Count,
             MultiplyAddsPerImage = variant.Architecture.MultiplyAdds,
             Rounds = rounds,
-            DecodeImagesPerSecond = Median(decode),
-            InferenceImagesPerSecond = Median(tuned),
-            PlainInferenceImagesPerSecond = Median(plain),
+            DecodeImagesPerSecond = ThroughputReport.Median(decode),
+            InferenceImagesPerSecond = ThroughputReport.Median(tuned),
+            PlainInferenceImagesPerSecond = ThroughputReport.Median(plain),
             InferenceRatios = ratios,
-            PipelineImagesPerSecond = Median(pipeline),
+            PipelineImagesPerSecond = ThroughputReport.Median(pipeline),
             PipelineErrors = failed,
             PipelineAllocatedBytesPerImage = allocatedPerImage,
             PipelineGen2Collections = gen2Collections,
@@ -132,13 +132,6 @@ public sealed class ThroughputBenchmark(
             FirstThousandPeakRssBytes = memory.PeakWhile(0, 1000),
             LastThousandPeakRssBytes = memory.PeakWhile(Math.Max(0, settings.Count - 1000), settings.Count),
         };
-    }
-
-    private static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        var middle = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
     private static List<(string Path, byte[] Bytes)> LoadFiles(string directory)

@@ -97,7 +97,8 @@ public sealed record ThroughputReport
     [JsonIgnore]
     public double RssGrowth => FirstThousandPeakRssBytes > 0 ? (double)LastThousandPeakRssBytes / FirstThousandPeakRssBytes : double.NaN;
 
-    private static double Median(IReadOnlyList<double> values)
+    /// <summary>The middle value (the mean of the two middle values for an even count); NaN for none.</summary>
+    internal static double Median(IReadOnlyList<double> values)
     {
         var sorted = values.Order().ToArray();
         var middle = sorted.Length / 2;

@@ -14,8 +14,8 @@ public sealed record WarmUpResult(int Images, int Batches, TimeSpan Elapsed);
 /// <summary>
 /// Pushes synthetic photos through a loaded model's hot path (JPEG decode, crop, resize and normalisation on every
 /// decode thread, then full batches through the ONNX Runtime session) before the worker takes shards. A fresh
-/// process otherwise runs its first shard on unoptimised (tier-0) JIT code and lets ONNX Runtime plan its memory
-/// and warm its arenas on real work: measured, the first shard of a cold worker took 1.6× as long as later ones.
+/// process otherwise runs its first shard on unoptimised (tier-0) JIT code and lets ONNX Runtime plan its memory and
+/// grow its arenas on real work, so a worker that reports ready would not yet run at full speed.
 /// </summary>
 public sealed class ModelWarmUp(PreprocessorCache preprocessors, IOptions<WorkerOptions> options, IOptions<InferenceOptions> inference)
 {
