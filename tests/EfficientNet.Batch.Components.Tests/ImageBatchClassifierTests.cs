@@ -1,4 +1,5 @@
 using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Inference;
 
 namespace EfficientNet.Batch.Components.Tests;
 
@@ -103,6 +104,34 @@ public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
         Assert.False(run.Records[0].IsError);
         Assert.Equal("too-large", run.Records[1].ErrorKind);
         Assert.Contains($"limit is {limit}", run.Records[1].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Decoders_paused_during_inference_or_overlapping_it_give_the_same_records()
+    {
+        var inputs = Enumerable.Range(0, 13).Select(i => FromFile(fixture.Sample(i % 4))).Append(FromFile(fixture.BadInput("truncated.jpg"))).ToArray();
+        var (paused, pausedSessions) = fixture.CreateClassifier(batchSize: 4, spinning: IntraOpSpinning.Always);
+        var (overlapping, overlappingSessions) = fixture.CreateClassifier(batchSize: 4, spinning: IntraOpSpinning.Off);
+        using var _ = pausedSessions;
+        using var __ = overlappingSessions;
+
+        var a = await paused.ClassifyAsync(WorkerFixture.Model, inputs, 3, null, CancellationToken.None).WaitAsync(Deadline);
+        var b = await overlapping.ClassifyAsync(WorkerFixture.Model, inputs, 3, null, CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal(13, a.Ok);
+        Assert.Equal(
+            a.Records.Select(r => (r.Path, r.ErrorKind, Top: r.Top is null ? "" : string.Join(',', r.Top.Select(c => c.Index)))),
+            b.Records.Select(r => (r.Path, r.ErrorKind, Top: r.Top is null ? "" : string.Join(',', r.Top.Select(c => c.Index)))));
+    }
+
+    [Theory]
+    [InlineData(ExecutionProviderNames.Cpu, IntraOpSpinning.Always, true)]
+    [InlineData(ExecutionProviderNames.Cpu, IntraOpSpinning.DuringRun, true)]
+    [InlineData(ExecutionProviderNames.Cpu, IntraOpSpinning.Off, false)]
+    [InlineData(ExecutionProviderNames.Cuda, IntraOpSpinning.Always, false)]
+    public void Decoders_pause_only_for_spinning_cpu_inference(string provider, IntraOpSpinning spinning, bool pauses)
+    {
+        Assert.Equal(pauses, ImageBatchClassifier.PausesDecoding(provider, spinning));
     }
 
     [Fact]

@@ -34,9 +34,14 @@ public sealed class WorkerFixture : IDisposable
     public string BadInput(string name) => Path.Combine(SharedTestFolder.BadInputs, name);
 
     public (ImageBatchClassifier Classifier, ModelSessionCache Sessions) CreateClassifier(
-        int batchSize, int decodeThreads = 2, int batchesInFlight = 3, int readAhead = 0, long maxImageBytes = 64L * 1024 * 1024)
+        int batchSize,
+        int decodeThreads = 2,
+        int batchesInFlight = 3,
+        int readAhead = 0,
+        long maxImageBytes = 64L * 1024 * 1024,
+        IntraOpSpinning spinning = IntraOpSpinning.Always)
     {
-        var inference = Options.Create(new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize });
+        var inference = Options.Create(new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize, IntraOpSpinning = spinning });
         var worker = Options.Create(new WorkerOptions
         {
             DecodeParallelism = decodeThreads, BatchesInFlight = batchesInFlight, ReadAhead = readAhead, MaxImageBytes = maxImageBytes,

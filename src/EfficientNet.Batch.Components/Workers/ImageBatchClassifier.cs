@@ -74,10 +74,21 @@ public sealed class ImageBatchClassifier(
 
         // One shape per run: the configured batch size, or fewer for a run smaller than one batch.
         var capacity = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
-        var pipeline = new Pipeline(session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), onImagesDone);
+        using var pipeline = new Pipeline(
+            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), PausesDecoding(session.ExecutionProvider, inference.Value.IntraOpSpinning), onImagesDone);
         await pipeline.RunAsync(cancellationToken);
         return new ClassificationRun(records, resolved, session.ExecutionProvider);
     }
+
+    /// <summary>
+    /// Whether the decoders pause while a batch runs: when ONNX Runtime runs it on the CPU with spinning threads. Those
+    /// threads busy-wait through every serial operator and would fight the decoders for the cores; paused decoders
+    /// leave inference the cores for the ~30 ms of a batch and get them back, all of them, the moment it returns
+    /// (measured in docs/benchmarks.md: the pipeline as fast as with spinning off, inference alone as fast as ONNX
+    /// Runtime's defaults). With spinning off, or on a GPU (where the CPU waits during a run), decoding overlaps.
+    /// </summary>
+    public static bool PausesDecoding(string executionProvider, IntraOpSpinning spinning) =>
+        executionProvider == ExecutionProviderNames.Cpu && spinning != IntraOpSpinning.Off;
 
     /// <summary>The state of one run's pipeline: its stages, queues and batch tensors.</summary>
     private sealed class Pipeline(
@@ -88,9 +99,12 @@ public sealed class ImageBatchClassifier(
         PredictionRecord[] records,
         int capacity,
         int topK,
-        Action<int>? onImagesDone)
+        bool pauseDecoding,
+        Action<int>? onImagesDone) : IDisposable
     {
         private readonly List<InferenceBatch> _rented = [];
+        // Closed while a batch runs on spinning CPU threads (see PausesDecoding).
+        private readonly ManualResetEventSlim _decodeGate = new(initialState: true);
         private Exception? _failure;
 
         public async Task RunAsync(CancellationToken cancellationToken)
@@ -162,6 +176,8 @@ public sealed class ImageBatchClassifier(
             }
         }
 
+        public void Dispose() => _decodeGate.Dispose();
+
         private Task Stage(Action body, CancellationTokenSource stop) =>
             Task.Factory.StartNew(
                 () =>
@@ -218,6 +234,11 @@ public sealed class ImageBatchClassifier(
         {
             foreach (var item in work.GetConsumingEnumerable(cancellationToken))
             {
+                if (pauseDecoding)
+                {
+                    _decodeGate.Wait(cancellationToken);
+                }
+
                 var input = inputs[item.Index];
                 var started = Stopwatch.GetTimestamp();
                 try
@@ -255,7 +276,19 @@ public sealed class ImageBatchClassifier(
                     {
                         activity?.SetTag("effnet.batch.size", images);
                         var started = Stopwatch.GetTimestamp();
-                        session.Run(batch.Tensor);
+                        if (pauseDecoding)
+                        {
+                            _decodeGate.Reset();
+                        }
+
+                        try
+                        {
+                            session.Run(batch.Tensor);
+                        }
+                        finally
+                        {
+                            _decodeGate.Set();
+                        }
                         BatchMetrics.InferenceDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                         BatchMetrics.BatchSize.Record(images);
                     }
