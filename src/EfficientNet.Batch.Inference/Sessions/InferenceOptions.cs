@@ -41,7 +41,8 @@ public enum CudnnConvAlgoSearch
 /// <summary>When ONNX Runtime's idle intra-op threads busy-wait for work instead of sleeping.</summary>
 public enum IntraOpSpinning
 {
-    /// <summary>Never: a thread sleeps whenever it has no work, and is woken for the next operator.</summary>
+    /// <summary>Never: a thread sleeps whenever it has no work, and is woken for the next operator. The worker's decoders
+    /// then run alongside inference.</summary>
     Off,
 
     /// <summary>Between the operators of a run, stopped the moment the run returns (<c>session.force_spinning_stop</c>):
@@ -88,11 +89,12 @@ public sealed class InferenceOptions
     /// reuses the plan for every batch.</summary>
     public bool EnableMemoryPattern { get; set; } = true;
 
-    /// <summary>When idle intra-op threads spin waiting for work. ONNX Runtime's default (Always) is the fastest for inference;
-    /// the worker's decoders pause while a CPU batch runs so that the spinning threads do not take their cores (see
-    /// docs/benchmarks.md for the measurements behind the default).</summary>
+    /// <summary>When idle intra-op threads spin waiting for work. The default spins inside a batch (no wake-up latency between
+    /// operators) and stops the moment it returns, while the worker's decoders pause during CPU batches: the fastest
+    /// whole jobs measured (docs/benchmarks.md). <see cref="IntraOpSpinning.Always"/> is faster for a process that only
+    /// runs inference.</summary>
     [EnumDataType(typeof(IntraOpSpinning))]
-    public IntraOpSpinning IntraOpSpinning { get; set; } = IntraOpSpinning.Always;
+    public IntraOpSpinning IntraOpSpinning { get; set; } = IntraOpSpinning.DuringRun;
 
     /// <summary>cuDNN convolution algorithm search on CUDA; ignored on CPU.</summary>
     [EnumDataType(typeof(CudnnConvAlgoSearch))]
