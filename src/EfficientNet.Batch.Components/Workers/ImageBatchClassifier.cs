@@ -74,8 +74,9 @@ public sealed class ImageBatchClassifier(
 
         // One shape per run: the configured batch size, or fewer for a run smaller than one batch.
         var capacity = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
+        var pauseDecoding = PausesDecoding(session.ExecutionProvider, inference.Value.IntraOpSpinning);
         using var pipeline = new Pipeline(
-            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), PausesDecoding(session.ExecutionProvider, inference.Value.IntraOpSpinning), onImagesDone);
+            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), pauseDecoding, onImagesDone);
         await pipeline.RunAsync(cancellationToken);
         return new ClassificationRun(records, resolved, session.ExecutionProvider);
     }
@@ -84,8 +85,8 @@ public sealed class ImageBatchClassifier(
     /// Whether the decoders pause while a batch runs: when ONNX Runtime runs it on the CPU with spinning threads. Those
     /// threads busy-wait through every serial operator and would fight the decoders for the cores; paused decoders
     /// leave inference the cores for the ~30 ms of a batch and get them back, all of them, the moment it returns
-    /// (measured in docs/benchmarks.md: the pipeline as fast as with spinning off, inference alone as fast as ONNX
-    /// Runtime's defaults). With spinning off, or on a GPU (where the CPU waits during a run), decoding overlaps.
+    /// (docs/benchmarks.md: with spinning during batches only, the fastest whole jobs measured). With spinning off, or
+    /// on a GPU (where the CPU only waits during a run), decoding overlaps inference.
     /// </summary>
     public static bool PausesDecoding(string executionProvider, IntraOpSpinning spinning) =>
         executionProvider == ExecutionProviderNames.Cpu && spinning != IntraOpSpinning.Off;
