@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Testing;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Inference;
 
@@ -16,7 +17,7 @@ public sealed class EncodedImageTests
     {
         var content = Content(length);
 
-        using var image = await EncodedImage.ReadAsync(new NonSeekableStream(new MemoryStream(content)), 64L << 20, CancellationToken.None);
+        using var image = await EncodedImage.ReadAsync(new NonSeekableStream(new MemoryStream(content), maxRead: 7000), 64L << 20, CancellationToken.None);
 
         Assert.Equal(length, image.Length);
         Assert.True(image.Bytes.Span.SequenceEqual(content));
@@ -59,7 +60,7 @@ public sealed class EncodedImageTests
     [Fact]
     public async Task A_stream_exactly_at_the_limit_is_accepted()
     {
-        using var image = await EncodedImage.ReadAsync(new NonSeekableStream(new MemoryStream(Content(5000))), 5000, CancellationToken.None);
+        using var image = await EncodedImage.ReadAsync(new NonSeekableStream(new MemoryStream(Content(5000)), maxRead: 7000), 5000, CancellationToken.None);
 
         Assert.Equal(5000, image.Length);
     }
@@ -73,32 +74,6 @@ public sealed class EncodedImageTests
         image.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => image.Bytes);
-    }
-
-    private sealed class NonSeekableStream(Stream inner) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        // Short reads, as network streams give.
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 7000));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class EndlessStream : Stream

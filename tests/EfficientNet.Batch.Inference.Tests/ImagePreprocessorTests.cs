@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Testing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
@@ -163,7 +164,7 @@ public sealed class ImagePreprocessorTests
         var fromStream = new float[Preprocessor.TensorLength];
         Preprocessor.Preprocess(bytes, fromBytes);
 
-        await using var stream = new NonSeekableStream(bytes);
+        await using var stream = new NonSeekableStream(new MemoryStream(bytes), maxRead: 4096);
         var result = await Preprocessor.PreprocessAsync(stream, fromStream);
 
         Assert.Equal(fromBytes, fromStream);
@@ -206,39 +207,5 @@ public sealed class ImagePreprocessorTests
         var plane = spec.Resolution * spec.Resolution;
         double Mean(int channel) => tensor.Skip(channel * plane).Take(plane).Average(v => Denormalise(v, spec, channel));
         return (Mean(0), Mean(1), Mean(2));
-    }
-
-    /// <summary>A network-like stream: no Length, no Seek, short reads.</summary>
-    private sealed class NonSeekableStream(byte[] data) : Stream
-    {
-        private int _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count)
-        {
-            var read = Math.Min(Math.Min(count, 4096), data.Length - _position);
-            Array.Copy(data, _position, buffer, offset, read);
-            _position += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -33,29 +33,3 @@ internal sealed record ExpectedTensor(int[] Shape, string SourceDtype, long[] St
     // json holds the exact double of each float32 value, so this conversion is exact.
     public float[] Float32Values => Values.Select(v => (float)v).ToArray();
 }
-
-/// <summary>A read-only stream that cannot seek, like a network response body.</summary>
-internal sealed class ForwardOnlyStream(Stream inner) : Stream
-{
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-}

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Testing;
 using System.IO.Compression;
 using EfficientNet.Batch.Models.Checkpoints;
 
@@ -153,7 +154,7 @@ public sealed class CheckpointReaderTests
         var bytes = CheckpointFixtures.Bytes(fixture);
         var fromFile = CheckpointReader.Read(CheckpointFixtures.PathOf(fixture)).StateDict;
 
-        var fromForwardOnly = CheckpointReader.Read(new ForwardOnlyStream(new MemoryStream(bytes))).StateDict;
+        var fromForwardOnly = CheckpointReader.Read(new NonSeekableStream(new MemoryStream(bytes))).StateDict;
         using var padded = new MemoryStream([.. new byte[7], .. bytes]);
         padded.Position = 7;
         var fromMidStream = CheckpointReader.Read(padded).StateDict;
