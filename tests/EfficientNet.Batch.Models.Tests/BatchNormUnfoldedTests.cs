@@ -64,7 +64,7 @@ public sealed class BatchNormUnfoldedTests(ITestOutputHelper output)
     {
         var variant = ModelCatalogue.Get(id);
         var weights = RandomWeights.Generate(variant.Architecture, 5);
-        var input = TwoImages(variant.Resolution);
+        var input = OnnxRuntimeTests.TwoImages(variant.Resolution);
 
         var folded = Run(EfficientNetOnnxBuilder.Build(variant, weights, NoMetadata), input, level);
         var unfolded = Run(EfficientNetOnnxBuilder.Build(variant, weights, NoMetadata, Unfolded), input, level);
@@ -84,25 +84,5 @@ public sealed class BatchNormUnfoldedTests(ITestOutputHelper output)
         using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(model), options);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(EfficientNetOnnxBuilder.InputName, input)]);
         return [.. Assert.Single(results).AsTensor<float>()];
-    }
-
-    /// <summary>Image 0 noise, image 1 smooth stripes and a ramp (as in <see cref="OnnxRuntimeTests"/>).</summary>
-    private static DenseTensor<float> TwoImages(int r)
-    {
-        var input = new DenseTensor<float>([2, 3, r, r]);
-        var random = new SplitMix64(99);
-        for (var c = 0; c < 3; c++)
-        {
-            for (var y = 0; y < r; y++)
-            {
-                for (var x = 0; x < r; x++)
-                {
-                    input[0, c, y, x] = (float)random.NextNormalish();
-                    input[1, c, y, x] = (float)(Math.Sin((x * 0.05) + c) + ((double)y / r) - 0.5);
-                }
-            }
-        }
-
-        return input;
     }
 }

@@ -19,21 +19,7 @@ public sealed class OnnxRuntimeTests
             EfficientNetOnnxBuilder.Build(variant, RandomWeights.Generate(variant.Architecture, 11), new Dictionary<string, string>()));
         using var session = new InferenceSession(bytes);
 
-        var r = variant.Resolution;
-        // Image 0 is noise, image 1 smooth stripes and a ramp: as different as two photos can be.
-        var input = new DenseTensor<float>([2, 3, r, r]);
-        var random = new SplitMix64(99);
-        for (var c = 0; c < 3; c++)
-        {
-            for (var y = 0; y < r; y++)
-            {
-                for (var x = 0; x < r; x++)
-                {
-                    input[0, c, y, x] = (float)random.NextNormalish();
-                    input[1, c, y, x] = (float)(Math.Sin((x * 0.05) + c) + ((double)y / r) - 0.5);
-                }
-            }
-        }
+        var input = TwoImages(variant.Resolution);
 
         using var results = session.Run([NamedOnnxValue.CreateFromTensor("input", input)]);
         var probs = Assert.Single(results).AsTensor<float>();
@@ -50,4 +36,25 @@ public sealed class OnnxRuntimeTests
 
     private static int[] TopFive(float[] probs) =>
         [.. probs.Select((p, c) => (p, c)).OrderByDescending(t => t.p).Take(5).Select(t => t.c).Order()];
+
+    /// <summary>Two 3 × r × r images as different as two photos can be: image 0 noise, image 1 smooth stripes and a
+    /// ramp.</summary>
+    internal static DenseTensor<float> TwoImages(int r)
+    {
+        var input = new DenseTensor<float>([2, 3, r, r]);
+        var random = new SplitMix64(99);
+        for (var c = 0; c < 3; c++)
+        {
+            for (var y = 0; y < r; y++)
+            {
+                for (var x = 0; x < r; x++)
+                {
+                    input[0, c, y, x] = (float)random.NextNormalish();
+                    input[1, c, y, x] = (float)(Math.Sin((x * 0.05) + c) + ((double)y / r) - 0.5);
+                }
+            }
+        }
+
+        return input;
+    }
 }
