@@ -75,35 +75,8 @@ public sealed class ImagePreprocessor
     public async ValueTask<PreprocessedImage> PreprocessAsync(Stream encoded, Memory<float> destinationChw, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encoded);
-        var buffer = ArrayPool<byte>.Shared.Rent(encoded.CanSeek ? (int)Math.Clamp(encoded.Length - encoded.Position, 1, Array.MaxLength) : 64 * 1024);
-        try
-        {
-            var length = 0;
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await encoded.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-
-            return Preprocess(buffer.AsMemory(0, length), destinationChw.Span);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        using var bytes = await EncodedImage.ReadAsync(encoded, long.MaxValue, cancellationToken).ConfigureAwait(false);
+        return Preprocess(bytes.Bytes, destinationChw.Span);
     }
 
     /// <summary>Preprocesses one encoded image into <paramref name="destinationChw"/> (3 · R · R floats, R, G, B planes).</summary>

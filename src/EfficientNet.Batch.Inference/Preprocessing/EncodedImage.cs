@@ -1,12 +1,12 @@
 using System.Buffers;
-using EfficientNet.Batch.Inference;
 
-namespace EfficientNet.Batch.Components.Workers;
+namespace EfficientNet.Batch.Inference;
 
 /// <summary>
-/// An image's encoded bytes in a buffer rented from <see cref="ArrayPool{T}.Shared"/>: the pipeline reads every image
-/// into one of these and returns it (<see cref="Dispose"/>) as soon as the image is decoded, so a worker reuses a few
-/// dozen buffers instead of allocating (mostly on the large-object heap) one array per image.
+/// An image's encoded bytes in a buffer rented from <see cref="ArrayPool{T}.Shared"/>: the worker's pipeline (and
+/// <see cref="ImagePreprocessor.PreprocessAsync"/>) reads every image into one of these and returns it
+/// (<see cref="Dispose"/>) as soon as the image is decoded, so a worker reuses a few dozen buffers instead of
+/// allocating (mostly on the large-object heap) one array per image.
 /// </summary>
 public sealed class EncodedImage : IDisposable
 {

@@ -1,8 +1,6 @@
 using EfficientNet.Batch.Testing;
-using EfficientNet.Batch.Components.Workers;
-using EfficientNet.Batch.Inference;
 
-namespace EfficientNet.Batch.Components.Tests;
+namespace EfficientNet.Batch.Inference.Tests;
 
 public sealed class EncodedImageTests
 {
