@@ -60,7 +60,8 @@ public sealed record ShardClassified(
     double Seconds,
     string? Weights = null,
     string? ExecutionProvider = null,
-    Preprocessing? Preprocessing = null);
+    Preprocessing? Preprocessing = null,
+    string? Precision = null);
 
 /// <summary>The normalisation a worker applied (the catalogue's, or an imported model's override).</summary>
 public sealed record Preprocessing(int Resolution, string Normalization, IReadOnlyList<float> Mean, IReadOnlyList<float> Std);

@@ -33,7 +33,7 @@ public sealed class InMemoryBusJobTests : IDisposable
         }
     }
 
-    private IHost BuildHost()
+    private IHost BuildHost(string precision = "Float32")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -42,6 +42,7 @@ public sealed class InMemoryBusJobTests : IDisposable
             ["Coordinator:OutputLocation"] = Path.Combine(_work, "results"),
             ["Models:Directory"] = _models,
             ["Inference:BatchSize"] = "4",
+            ["Inference:Precision"] = precision,
             ["Worker:Name"] = "test-worker",
         });
         builder.AddCoordinatorComponents();
@@ -138,8 +139,27 @@ public sealed class InMemoryBusJobTests : IDisposable
         Assert.True(summary["untrained"]!.GetValue<bool>());
         Assert.Contains("seed 3", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(3, summary["shardsByWorker"]!["test-worker"]!.GetValue<int>());
+        Assert.Equal(["CPUExecutionProvider"], summary["executionProviders"]!.AsArray().Select(p => p!.GetValue<string>()));
+        Assert.Equal(["Float32"], summary["precisions"]!.AsArray().Select(p => p!.GetValue<string>()));
         Assert.Equal(7, summary["top1Histogram"]!.AsArray().Sum(c => c!["count"]!.GetValue<long>()));
         Assert.True(host.Services.GetRequiredService<ITestHarness>().Published.Select<JobCompleted>().Any());
+    }
+
+    [Fact]
+    public async Task A_float16_worker_reports_its_precision_for_every_shard_and_in_the_summary()
+    {
+        var dataset = Dataset(TestData.FirstPhotos(5).Select(p => (p, Path.GetFileName(p))));
+        using var host = BuildHost(precision: "Float16");
+        await host.StartAsync();
+
+        var job = await RunJobAsync(host, new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true, Seed = 3, ShardSize = 2 });
+
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal(5, ReadPredictions(job).Count(p => p["top"] is not null));
+        var shards = host.Services.GetRequiredService<ITestHarness>().Published.Select<ShardClassified>().Select(m => m.Context.Message).ToList();
+        Assert.Equal(3, shards.Count);
+        Assert.All(shards, m => Assert.Equal("Float16", m.Precision));
+        Assert.Equal(["Float16"], ReadSummary(job)["precisions"]!.AsArray().Select(p => p!.GetValue<string>()));
     }
 
     [Fact]

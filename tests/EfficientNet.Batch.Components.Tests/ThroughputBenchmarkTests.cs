@@ -68,6 +68,7 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
         Resolution = 224,
         BatchSize = 16,
         ExecutionProvider = ExecutionProviderNames.Cpu,
+        Precision = "Float32",
         Cores = 1,
         DecodeThreads = 2,
         IntraOpThreads = 0,

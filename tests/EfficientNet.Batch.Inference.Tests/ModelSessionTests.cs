@@ -1,3 +1,6 @@
+using EfficientNet.Batch.Models.Onnx;
+using Google.Protobuf;
+
 namespace EfficientNet.Batch.Inference.Tests;
 
 public sealed class ModelSessionTests : IDisposable
@@ -104,5 +107,48 @@ public sealed class ModelSessionTests : IDisposable
         var error = Assert.Throws<FileNotFoundException>(() => ModelSession.Open(path, CpuOptions, new ExecutionProviderSelector()));
 
         Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
+    public void A_float16_session_gives_the_float32_answers_to_float16_precision()
+    {
+        var model = new TinyOnnxModel(resolution: 4, classCount: 5);
+        var options = new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, Precision = InferencePrecision.Float16 };
+        using var session = ModelSession.Open(model.WriteTo(_directory.Path), options, new ExecutionProviderSelector());
+        var random = new Random(7);
+        var batch = Enumerable.Range(0, 2 * session.ImageLength).Select(_ => (float)((random.NextDouble() * 4) - 2)).ToArray();
+        var probabilities = new float[2 * session.ClassCount];
+
+        session.Run(batch, 2, probabilities);
+
+        Assert.Equal(InferencePrecision.Float16, session.Precision);
+        for (var image = 0; image < 2; image++)
+        {
+            var expected = model.Expected(batch.AsSpan(image * session.ImageLength, session.ImageLength));
+            // float16 weights (unit roundoff 4.9e-4 of values up to 0.5) move probabilities near 0.2 by up to ~1e-4.
+            Assert.All(expected.Zip(probabilities.Skip(image * session.ClassCount)), pair => Assert.Equal(pair.First, pair.Second, 1e-3));
+        }
+
+        using var float32 = ModelSession.Open(session.ModelPath, CpuOptions, new ExecutionProviderSelector());
+        Assert.Equal(InferencePrecision.Float32, float32.Precision);
+        var exact = new float[2 * session.ClassCount];
+        float32.Run(batch, 2, exact);
+        Assert.NotEqual(exact, probabilities);
+    }
+
+    [Fact]
+    public void A_model_float16_cannot_convert_is_refused_at_open_with_the_reason()
+    {
+        var path = new TinyOnnxModel().WriteTo(_directory.Path);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        model.Graph.Node.Single(n => n.OpType == "Flatten").OpType = "Squeeze";
+        File.WriteAllBytes(path, model.ToByteArray());
+        var options = new InferenceOptions { Device = InferenceDevice.Cpu, Precision = InferencePrecision.Float16 };
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelSession.Open(path, options, new ExecutionProviderSelector()));
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("Squeeze", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Float32", error.Message, StringComparison.Ordinal);
     }
 }

@@ -34,9 +34,14 @@ internal static class BenchCommand
             Description = "When idle ONNX Runtime threads spin: Off, DuringRun or Always (default: Inference:IntraOpSpinning).",
         };
 
+        var precision = new Option<InferencePrecision?>("--precision")
+        {
+            Description = "Float32 or Float16 (default: Inference:Precision); the plain session runs the same graph.",
+        };
+
         var command = new Command("bench", "Measure decode, inference and pipeline throughput on this machine.")
         {
-            model, images, count, stageCount, rounds, batchSize, randomWeights, seed, json, intraOp, decodeThreads, spinning,
+            model, images, count, stageCount, rounds, batchSize, randomWeights, seed, json, intraOp, decodeThreads, spinning, precision,
         };
         command.SetAction((parse, ct) => BenchAsync(
             new ThroughputBenchmarkSettings(
@@ -52,6 +57,7 @@ internal static class BenchCommand
                 ["Inference:BatchSize"] = Invariant(parse.GetValue(batchSize)),
                 ["Inference:IntraOpThreads"] = Invariant(parse.GetValue(intraOp)),
                 ["Inference:IntraOpSpinning"] = parse.GetValue(spinning)?.ToString(),
+                ["Inference:Precision"] = parse.GetValue(precision)?.ToString(),
                 ["Worker:DecodeParallelism"] = Invariant(parse.GetValue(decodeThreads)),
             },
             parse.GetValue(json),
@@ -115,7 +121,7 @@ internal static class BenchCommand
     }
 
     private static string Describe(ThroughputReport r) => string.Create(CultureInfo.InvariantCulture, $"""
-        model {r.Model} ({r.Resolution}px, {r.MultiplyAddsPerImage / 1e9:F3} GMAC/image) on {r.ExecutionProvider}, batch {r.BatchSize}
+        model {r.Model} ({r.Resolution}px, {r.MultiplyAddsPerImage / 1e9:F3} GMAC/image) on {r.ExecutionProvider} in {r.Precision}, batch {r.BatchSize}
         machine: {r.Cores} cores; medians of {r.Rounds} interleaved rounds; decode threads {r.DecodeThreads}, intra-op threads {(r.IntraOpThreads == 0 ? "ORT default" : r.IntraOpThreads)}, intra-op spinning {r.IntraOpSpinning}
         (a) decode + preprocess   {r.DecodeImagesPerSecond,8:F1} images/s  ({r.DecodeImagesPerSecondPerCore:F1} per core; {r.StageImages} images)
         (b) inference only        {r.InferenceImagesPerSecond,8:F1} images/s  ({r.InferenceMultiplyAddsPerSecond / 1e9:F1} GMAC/s)

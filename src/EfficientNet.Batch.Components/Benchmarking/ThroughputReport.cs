@@ -17,6 +17,9 @@ public sealed record ThroughputReport
 
     public required string ExecutionProvider { get; init; }
 
+    /// <summary>Float32 or Float16 (<c>Inference:Precision</c>).</summary>
+    public required string Precision { get; init; }
+
     /// <summary>Logical processors of the machine (Environment.ProcessorCount).</summary>
     public required int Cores { get; init; }
 

@@ -96,7 +96,7 @@ public sealed partial class JobCoordinator(
     {
         var outcome = new ShardOutcome(
             message.ShardIndex, true, message.ImagesOk, message.ImagesFailed, message.ResultLocation, message.Worker, message.Seconds, null,
-            message.Weights, message.ExecutionProvider, message.Preprocessing);
+            message.Weights, message.ExecutionProvider, message.Preprocessing, message.Precision);
         await RecordOutcomeAsync(message.JobId, outcome, cancellationToken);
     }
 

@@ -68,7 +68,8 @@ public sealed record ShardOutcome(
     string? Reason,
     string? Weights = null,
     string? ExecutionProvider = null,
-    Preprocessing? Preprocessing = null);
+    Preprocessing? Preprocessing = null,
+    string? Precision = null);
 
 /// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once.</summary>
 public sealed record FinalizeLease(string Owner, DateTimeOffset AcquiredAt);

@@ -16,6 +16,10 @@ public sealed record JobSummary
 
     public required IReadOnlyList<string> ExecutionProviders { get; init; }
 
+    /// <summary>The number formats the shards were computed in (<c>Inference:Precision</c> of their workers): Float32,
+    /// Float16 or both, when workers were configured differently.</summary>
+    public required IReadOnlyList<string> Precisions { get; init; }
+
     public required string Dataset { get; init; }
 
     public required string Predictions { get; init; }

@@ -29,7 +29,8 @@ public static class JobSummaryBuilder
                 : new SummaryModel(variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std),
             Weights = weights,
             Untrained = job.Spec.RandomWeights,
-            ExecutionProviders = outcomes.Select(o => o.ExecutionProvider).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+            ExecutionProviders = Distinct(outcomes.Select(o => o.ExecutionProvider)),
+            Precisions = Distinct(outcomes.Select(o => o.Precision)),
             Dataset = job.Spec.Dataset,
             Predictions = predictionsLocation,
             ImagesTotal = statistics.Total,
@@ -59,4 +60,7 @@ public static class JobSummaryBuilder
                     Math.Round((double)statistics.TopKCorrect / statistics.Labelled, 4)),
         };
     }
+
+    private static List<string> Distinct(IEnumerable<string?> values) =>
+        [.. values.OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }

@@ -27,7 +27,8 @@ public sealed record ImageInput(string Path, int? Label, Func<CancellationToken,
 }
 
 /// <summary>The records of a classification run, in input order, and what produced them.</summary>
-public sealed record ClassificationRun(IReadOnlyList<PredictionRecord> Records, ResolvedModel Model, string ExecutionProvider)
+public sealed record ClassificationRun(
+    IReadOnlyList<PredictionRecord> Records, ResolvedModel Model, string ExecutionProvider, InferencePrecision Precision)
 {
     public int Ok => Records.Count(r => !r.IsError);
 
@@ -69,7 +70,7 @@ public sealed class ImageBatchClassifier(
         var records = new PredictionRecord[inputs.Count];
         if (inputs.Count == 0)
         {
-            return new ClassificationRun(records, resolved, session.ExecutionProvider);
+            return new ClassificationRun(records, resolved, session.ExecutionProvider, session.Precision);
         }
 
         // One shape per run: the configured batch size, or fewer for a run smaller than one batch.
@@ -78,7 +79,7 @@ public sealed class ImageBatchClassifier(
         using var pipeline = new Pipeline(
             session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), pauseDecoding, onImagesDone);
         await pipeline.RunAsync(cancellationToken);
-        return new ClassificationRun(records, resolved, session.ExecutionProvider);
+        return new ClassificationRun(records, resolved, session.ExecutionProvider, session.Precision);
     }
 
     /// <summary>

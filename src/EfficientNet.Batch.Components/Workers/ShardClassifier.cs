@@ -50,7 +50,8 @@ public sealed class ShardClassifier(
             Math.Round(seconds, 3),
             run.Model.WeightsDescription,
             run.ExecutionProvider,
-            new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std));
+            new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std),
+            run.Precision.ToString());
     }
 }
 

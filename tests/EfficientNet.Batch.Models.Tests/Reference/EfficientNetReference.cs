@@ -16,12 +16,19 @@ internal sealed class EfficientNetReference
     private readonly ReferenceArchitecture _arch;
     private readonly Dictionary<string, double[]> _weights = new(StringComparer.Ordinal);
     private readonly double _epsilon;
+    private readonly bool _halfStorage;
 
+    /// <param name="halfStorage">Emulates a float16 GPU run: every weight and every stored activation is rounded to
+    /// float16 (after each conv + BN, each activation, the SE scale, each residual add, the pooled features and
+    /// the logits), while products are still summed in double, as GPU half-precision kernels accumulate in float32.
+    /// BN statistics stay exact, as in the converted graph, where they are folded before rounding.</param>
     /// <exception cref="ArgumentException">A key is missing, unexpected or has the wrong shape.</exception>
-    public EfficientNetReference(ReferenceArchitecture arch, StateDict weights, double batchNormEpsilon = DefaultBatchNormEpsilon)
+    public EfficientNetReference(
+        ReferenceArchitecture arch, StateDict weights, double batchNormEpsilon = DefaultBatchNormEpsilon, bool halfStorage = false)
     {
         _arch = arch;
         _epsilon = batchNormEpsilon;
+        _halfStorage = halfStorage;
         var expected = arch.ParameterShapes();
         foreach (var (key, tensor) in weights)
         {
@@ -40,7 +47,8 @@ internal sealed class EfficientNetReference
                 throw new ArgumentException($"{key}: expected [{string.Join(',', shape)}], got {tensor.ShapeText}.", nameof(weights));
             }
 
-            _weights[key] = Array.ConvertAll(tensor.Data, v => (double)v);
+            var isBatchNorm = key.Contains(".bn.", StringComparison.Ordinal);
+            _weights[key] = Array.ConvertAll(tensor.Data, v => halfStorage && !isBatchNorm ? (double)(Half)v : v);
         }
 
         var missing = expected.Keys.Where(k => !_weights.ContainsKey(k)).ToList();
@@ -62,7 +70,7 @@ internal sealed class EfficientNetReference
         var x = new FeatureMap(3, r, r, new double[image.Length]);
         for (var i = 0; i < image.Length; i++)
         {
-            x.Data[i] = image[i];
+            x.Data[i] = Store(image[i]);
         }
 
         x = ConvBn("backbone.layers.0", x, _arch.Stem, kernel: 3, stride: 2, depthwise: false, activate: true);
@@ -72,7 +80,7 @@ internal sealed class EfficientNetReference
         }
 
         x = ConvBn("backbone.layers.6", x, _arch.Head, kernel: 1, stride: 1, depthwise: false, activate: true);
-        var features = GlobalAverage(x);
+        var features = Array.ConvertAll(GlobalAverage(x), Store);
 
         var fcWeight = _weights["head.fc.weight"];
         var logits = (double[])_weights["head.fc.bias"].Clone();
@@ -85,7 +93,7 @@ internal sealed class EfficientNetReference
             }
         }
 
-        return new ReferenceOutput(logits, Softmax(logits));
+        return new ReferenceOutput([.. logits.Select(Store)], Softmax([.. logits.Select(Store)]));
     }
 
     private FeatureMap InvertedResidual(ReferenceBlock block, FeatureMap input)
@@ -119,7 +127,7 @@ internal sealed class EfficientNetReference
     /// <summary>mean → 1x1 conv + bias → act → 1x1 conv + bias → sigmoid → scale the input in place.</summary>
     private void SqueezeExcite(string prefix, FeatureMap x, int squeeze)
     {
-        var pooled = GlobalAverage(x);
+        var pooled = Array.ConvertAll(GlobalAverage(x), Store);
         var w1 = _weights[$"{prefix}.conv1.conv.weight"];
         var reduced = (double[])_weights[$"{prefix}.conv1.conv.bias"].Clone();
         for (var s = 0; s < squeeze; s++)
@@ -129,7 +137,7 @@ internal sealed class EfficientNetReference
                 reduced[s] += w1[(s * x.Channels) + c] * pooled[c];
             }
 
-            reduced[s] = Activate(reduced[s]);
+            reduced[s] = Store(Activate(Store(reduced[s])));
         }
 
         var w2 = _weights[$"{prefix}.conv2.conv.weight"];
@@ -142,10 +150,10 @@ internal sealed class EfficientNetReference
                 z += w2[(c * squeeze) + s] * reduced[s];
             }
 
-            var gate = 1.0 / (1.0 + Math.Exp(-z));
+            var gate = Store(1.0 / (1.0 + Math.Exp(-Store(z))));
             foreach (ref var v in x.Plane(c))
             {
-                v *= gate;
+                v = Store(v * gate);
             }
         }
     }
@@ -163,10 +171,10 @@ internal sealed class EfficientNetReference
             var inverseStd = 1.0 / Math.Sqrt(variance[c] + _epsilon);
             foreach (ref var v in y.Plane(c))
             {
-                v = ((v - mean[c]) * inverseStd * gamma[c]) + beta[c];
+                v = Store(((v - mean[c]) * inverseStd * gamma[c]) + beta[c]);
                 if (activate)
                 {
-                    v = Activate(v);
+                    v = Store(Activate(v));
                 }
             }
         }
@@ -177,12 +185,15 @@ internal sealed class EfficientNetReference
     /// <summary>Swish for the 'b' family, ReLU for EdgeTPU (spec §1.3).</summary>
     private double Activate(double v) => _arch.IsEdgeTpu ? Math.Max(v, 0.0) : v / (1.0 + Math.Exp(-v));
 
-    private static FeatureMap Add(FeatureMap a, FeatureMap b)
+    /// <summary>A value as the run stores it: exact, or rounded to float16.</summary>
+    private double Store(double v) => _halfStorage ? (double)(Half)v : v;
+
+    private FeatureMap Add(FeatureMap a, FeatureMap b)
     {
         var sum = new double[a.Data.Length];
         for (var i = 0; i < sum.Length; i++)
         {
-            sum[i] = a.Data[i] + b.Data[i];
+            sum[i] = Store(a.Data[i] + b.Data[i]);
         }
 
         return a with { Data = sum };

@@ -13,6 +13,9 @@ internal sealed record OnnxCase(ModelVariant Variant, StateDict Weights, float[]
 {
     public const int ImageCount = 2;
 
+    /// <summary>The float32 graph that gave <see cref="OnnxProbabilities"/>.</summary>
+    public required ModelProto Model { get; init; }
+
     public int ImageLength => 3 * Variant.Resolution * Variant.Resolution;
 
     public ReadOnlySpan<float> Image(int n) => Images.AsSpan(n * ImageLength, ImageLength);
@@ -33,16 +36,21 @@ public sealed class ReferenceComparisonFixture
         var weights = RandomWeights.Generate(variant.Architecture, WeightSeed);
         var images = CreateImages(variant);
         var stopwatch = Stopwatch.StartNew();
-        var bytes = EfficientNetOnnxBuilder.ToBytes(EfficientNetOnnxBuilder.Build(variant, weights, new Dictionary<string, string>()));
-        using var session = new InferenceSession(bytes);
+        var model = EfficientNetOnnxBuilder.Build(variant, weights, new Dictionary<string, string>());
+        var rows = RunGraph(model, variant, images);
+        return new OnnxCase(variant, weights, images, rows, stopwatch.Elapsed) { Model = model };
+    }
+
+    /// <summary>The probabilities ONNX Runtime's CPU provider gives for each image.</summary>
+    internal static float[][] RunGraph(ModelProto model, ModelVariant variant, float[] images)
+    {
+        using var session = new InferenceSession(EfficientNetOnnxBuilder.ToBytes(model));
         var r = variant.Resolution;
         var input = new DenseTensor<float>(images, [OnnxCase.ImageCount, 3, r, r]);
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(EfficientNetOnnxBuilder.InputName, input)]);
         var probs = results.Single(v => v.Name == EfficientNetOnnxBuilder.OutputName).AsTensor<float>();
-        var rows = Enumerable.Range(0, OnnxCase.ImageCount)
-            .Select(n => Enumerable.Range(0, ReferenceArchitecture.Classes).Select(c => probs[n, c]).ToArray())
-            .ToArray();
-        return new OnnxCase(variant, weights, images, rows, stopwatch.Elapsed);
+        return [.. Enumerable.Range(0, OnnxCase.ImageCount)
+            .Select(n => Enumerable.Range(0, ReferenceArchitecture.Classes).Select(c => probs[n, c]).ToArray())];
     }
 
     /// <summary>Two normalised NCHW images built from 0..255 pixels with the variant's mean/std: uniform noise
