@@ -68,7 +68,7 @@ public sealed class ThroughputBenchmark(
         try
         {
             FillWithImages(tensor, preprocessor, files);
-            using var plainSession = new PlainSession(resolved.OnnxPath, tensor);
+            using var plainSession = new PlainSession(session, tensor);
             for (var round = 0; round < rounds; round++)
             {
                 log?.WriteLine($"round {round + 1}/{rounds}: (a) decode + preprocess, {stageCount} images on {worker.Value.EffectiveDecodeParallelism} threads");
@@ -114,6 +114,7 @@ public sealed class ThroughputBenchmark(
             Resolution = variant.Resolution,
             BatchSize = batchSize,
             ExecutionProvider = session.ExecutionProvider,
+            Precision = session.Precision.ToString(),
             Cores = Environment.ProcessorCount,
             DecodeThreads = worker.Value.EffectiveDecodeParallelism,
             IntraOpThreads = inference.Value.IntraOpThreads,
@@ -196,11 +197,38 @@ public sealed class ThroughputBenchmark(
         }
     }
 
+    /// <summary>Returns once the process used less than half a core over a 20 ms window (Linux counts CPU time in 10 ms
+    /// ticks), or after 2 s.</summary>
+    private static void WaitForIdleThreads(CancellationToken cancellationToken)
+    {
+        var window = TimeSpan.FromMilliseconds(20);
+        using var process = Process.GetCurrentProcess();
+        var deadline = Stopwatch.GetTimestamp() + (2 * Stopwatch.Frequency);
+        var before = process.TotalProcessorTime;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            cancellationToken.WaitHandle.WaitOne(window);
+            cancellationToken.ThrowIfCancellationRequested();
+            process.Refresh();
+            var now = process.TotalProcessorTime;
+            if (now - before < window / 2)
+            {
+                return;
+            }
+
+            before = now;
+        }
+    }
+
     private static (double First, double Second) Swap((double First, double Second) pair) => (pair.Second, pair.First);
 
     // Whole batches only: a partial batch would change the shape and measure a re-plan, not steady state. The two
     // sessions take turns in blocks of a few batches, in the order ABBA ABBA …, so that both see the same machine:
     // a load change between two separate measurements would otherwise pass for a difference between the sessions.
+    // Before each block the process waits until its threads are idle: a session with ONNX Runtime's default
+    // spin-then-block policy keeps its threads spinning for tens of milliseconds after its last run, and without the
+    // wait that spinning would be charged to whichever session runs next (it cost a session that stops spinning at
+    // once about 10 % of its measured rate).
     private static (double First, double Second) MeasureInferencePair(int count, int batchSize, Action first, Action second, CancellationToken cancellationToken)
     {
         const int block = 4;
@@ -215,6 +243,7 @@ public sealed class ThroughputBenchmark(
             var firstsTurn = turn % 4 is 0 or 3;
             var run = firstsTurn ? first : second;
             var n = Math.Min(block, batches - (firstsTurn ? firstDone : secondDone));
+            WaitForIdleThreads(cancellationToken);
             var started = Stopwatch.GetTimestamp();
             for (var i = 0; i < n; i++)
             {
@@ -239,8 +268,8 @@ public sealed class ThroughputBenchmark(
         return (Rate(firstTicks), Rate(secondTicks));
     }
 
-    /// <summary>The same graph and the same input on <c>new InferenceSession(path)</c>: what ONNX Runtime does
-    /// untuned.</summary>
+    /// <summary>The same graph (float16 too when the tuned session is), the same input and the same execution provider,
+    /// with ONNX Runtime's default session and provider options: what ONNX Runtime does untuned.</summary>
     private sealed class PlainSession : IDisposable
     {
         private readonly InferenceSession _session;
@@ -250,9 +279,14 @@ public sealed class ThroughputBenchmark(
         private readonly string[] _inputNames = [ModelSession.InputName];
         private readonly string[] _outputNames = [ModelSession.OutputName];
 
-        public PlainSession(string onnxPath, InferenceBatch tensor)
+        public PlainSession(ModelSession tuned, InferenceBatch tensor)
         {
-            _session = new InferenceSession(onnxPath);
+            using var options = tuned.ExecutionProvider == ExecutionProviderNames.Cuda
+                ? SessionOptions.MakeSessionOptionWithCudaProvider(tuned.DeviceId)
+                : new SessionOptions();
+            _session = tuned.Precision == InferencePrecision.Float16
+                ? new InferenceSession(ModelSession.Float16Graph(tuned.ModelPath), options)
+                : new InferenceSession(tuned.ModelPath, options);
             var side = (long)Math.Sqrt(tensor.ImageLength / 3);
             _input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor.Input.ToArray().AsMemory(), [tensor.Capacity, 3, side, side]);
             _output = OrtValue.CreateTensorValueFromMemory(
