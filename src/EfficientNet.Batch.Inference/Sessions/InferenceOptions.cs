@@ -61,8 +61,9 @@ public enum InferencePrecision
 
     /// <summary>A float16 copy of the graph (weights and activations; inputs, outputs and the softmax stay float32), for
     /// GPUs with fast half-precision convolutions. It moves the centred log-probabilities by about 1e-3 (measured
-    /// against the float32-exact reference, docs/benchmarks.md). Honoured on every provider, so results do not depend on
-    /// where a shard ran; on CPU it saves nothing.</summary>
+    /// against the float32-exact reference, docs/benchmarks.md). Honoured on every provider, so the precision a shard
+    /// reports never depends on where it ran; on CPU it saves nothing (ONNX Runtime's CPU provider computes most of
+    /// these operators in float32 between casts, so there only the weights are rounded).</summary>
     Float16,
 }
 

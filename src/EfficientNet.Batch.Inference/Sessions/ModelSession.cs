@@ -89,8 +89,8 @@ public sealed class ModelSession : IDisposable
     }
 
     /// <summary>The float16 form of the float32 graph in <paramref name="onnxPath"/>, serialised (see
-    /// <see cref="Float16Conversion"/>). Converted in memory at session start: a second of CPU for the largest models,
-    /// and nothing to keep in step on disk.</summary>
+    /// <see cref="Float16Conversion"/>). Converted in memory at session start, so there is no second file to keep in
+    /// step with the first.</summary>
     /// <exception cref="InvalidDataException">The graph cannot be converted; the message says why.</exception>
     public static byte[] Float16Graph(string onnxPath)
     {
