@@ -13,7 +13,10 @@ internal static class SummaryPrinter
         var table = new Table().HideHeaders().AddColumns("key", "value");
         table.AddRow("model", Markup.Escape(root.GetProperty("model").GetProperty("id").GetString() ?? ""));
         table.AddRow("weights", Markup.Escape(root.GetProperty("weights").GetString() ?? ""));
-        table.AddRow("execution", Markup.Escape(string.Join(", ", root.GetProperty("executionProviders").EnumerateArray().Select(e => e.GetString()))));
+        var execution = root.GetProperty("executionProviders").EnumerateArray()
+            .Concat(root.TryGetProperty("precisions", out var precisions) ? precisions.EnumerateArray() : [])
+            .Select(e => e.GetString());
+        table.AddRow("execution", Markup.Escape(string.Join(", ", execution)));
         table.AddRow("images ok / failed", $"{root.GetProperty("imagesOk").GetInt64()} / {root.GetProperty("imagesFailed").GetInt64()}");
         table.AddRow("wall time", $"{root.GetProperty("wallSeconds").GetDouble():F2} s");
         table.AddRow("throughput", $"{root.GetProperty("imagesPerSecond").GetDouble():F1} images/s");

@@ -39,6 +39,7 @@ public sealed class CliTests : IDisposable
         Assert.NotNull(lines.Single(l => l["path"]!.GetValue<string>() == "cmyk.jpg")["top"]);
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
         Assert.Equal(4, summary["imagesFailed"]!.GetValue<long>());
+        Assert.Contains("CPUExecutionProvider, Float32", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
