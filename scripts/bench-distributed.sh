@@ -41,6 +41,8 @@ if [ "$DATA" = azure ]; then
   SOURCE=az://bench-data/photos
 fi
 
+cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
+
 free_port COORDINATOR_PORT 5000
 export Messaging__Transport=RabbitMq Messaging__RabbitMqUri="$RABBITMQ_URI" \
   Storage__AzureConnectionString="$AZURE_STORAGE_CONNECTION_STRING" \
@@ -49,16 +51,17 @@ ASPNETCORE_URLS="http://127.0.0.1:$COORDINATOR_PORT" dotnet "$(BIN EfficientNet.
 PIDS+=($!)
 for i in $(seq 1 "$WORKERS"); do
   free_port WORKER_PORT
+  started=$(date +%s.%N)
   ASPNETCORE_URLS="http://127.0.0.1:$WORKER_PORT" Worker__Name="worker-$i" Worker__PreloadModels__0__Id="$MODEL" Worker__PreloadModels__0__RandomSeed=0 \
     dotnet "$(BIN EfficientNet.Batch.Worker)/EfficientNet.Batch.Worker.dll" >"$WORK/worker-$i.log" 2>&1 &
   PIDS+=($!)
   wait_for_port "$WORKER_PORT" 60 "worker-$i" "$WORK/worker-$i.log" "${PIDS[-1]}"
   until curl -fs "http://127.0.0.1:$WORKER_PORT/readyz" >/dev/null; do sleep 0.5; done
+  log "worker-$i ready (model preloaded and warmed up) $(python3 -c "import sys,time; print(f'{time.time() - float(sys.argv[1]):.1f}')" "$started") s after start, $(cpu_seconds "${PIDS[-1]}") CPU-s"
 done
 wait_for_port "$COORDINATOR_PORT" 60 coordinator "$WORK/coordinator.log" "${PIDS[0]}"
 until curl -fs "http://127.0.0.1:$COORDINATOR_PORT/readyz" >/dev/null; do sleep 0.5; done
 
-cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 cpu_of_all() { echo "$(cpu_seconds "${PIDS[1]}") $(cpu_seconds "${PIDS[0]}") $(cpu_seconds "$(cat "$RABBITMQ_PID_FILE")") $(cpu_seconds "$AZURITE_PID")"; }
 # Seconds per shard, and the images/s inside the shards after the first (steady state: no model load, no warm-up).
 shard_seconds() {
