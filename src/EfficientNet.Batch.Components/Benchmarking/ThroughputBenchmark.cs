@@ -284,9 +284,7 @@ public sealed class ThroughputBenchmark(
             using var options = tuned.ExecutionProvider == ExecutionProviderNames.Cuda
                 ? SessionOptions.MakeSessionOptionWithCudaProvider(tuned.DeviceId)
                 : new SessionOptions();
-            _session = tuned.Precision == InferencePrecision.Float16
-                ? new InferenceSession(ModelSession.Float16Graph(tuned.ModelPath), options)
-                : new InferenceSession(tuned.ModelPath, options);
+            _session = ModelSession.LoadGraph(tuned.ModelPath, tuned.Precision, options);
             var side = (long)Math.Sqrt(tensor.ImageLength / 3);
             _input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, tensor.Input.ToArray().AsMemory(), [tensor.Capacity, 3, side, side]);
             _output = OrtValue.CreateTensorValueFromMemory(

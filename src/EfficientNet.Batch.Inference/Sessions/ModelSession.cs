@@ -73,9 +73,7 @@ public sealed class ModelSession : IDisposable
 
         using var sessionOptions = CreateSessionOptions(options);
         var provider = providerSelector.Configure(sessionOptions, options);
-        var session = options.Precision == InferencePrecision.Float16
-            ? new InferenceSession(Float16Graph(onnxPath), sessionOptions)
-            : new InferenceSession(onnxPath, sessionOptions);
+        var session = LoadGraph(onnxPath, options.Precision, sessionOptions);
         try
         {
             var (resolution, classCount) = ReadContract(session, onnxPath);
@@ -88,11 +86,16 @@ public sealed class ModelSession : IDisposable
         }
     }
 
-    /// <summary>The float16 form of the float32 graph in <paramref name="onnxPath"/>, serialised (see
-    /// <see cref="Float16Conversion"/>). Converted in memory at session start, so there is no second file to keep in
-    /// step with the first.</summary>
-    /// <exception cref="InvalidDataException">The graph cannot be converted; the message says why.</exception>
-    public static byte[] Float16Graph(string onnxPath)
+    /// <summary>An ONNX Runtime session on the graph in <paramref name="onnxPath"/> as <paramref name="precision"/> runs
+    /// it: the file itself, or its float16 form (see <see cref="Float16Conversion"/>), converted in memory at session
+    /// start, so there is no second file to keep in step with the first.</summary>
+    /// <exception cref="InvalidDataException">The graph cannot be converted to float16; the message says why.</exception>
+    public static InferenceSession LoadGraph(string onnxPath, InferencePrecision precision, SessionOptions sessionOptions) =>
+        precision == InferencePrecision.Float16
+            ? new InferenceSession(Float16Graph(onnxPath), sessionOptions)
+            : new InferenceSession(onnxPath, sessionOptions);
+
+    private static byte[] Float16Graph(string onnxPath)
     {
         ModelProto model;
         using (var file = File.OpenRead(onnxPath))
