@@ -97,11 +97,7 @@ public static class Float16Conversion
             if (!casts.TryGetValue((value, to), out var output))
             {
                 output = $"{value}:{(to == HalfType ? "float16" : "float32")}";
-                var cast = new NodeProto { OpType = "Cast", Name = $"{output}:Cast" };
-                cast.Input.Add(value);
-                cast.Output.Add(output);
-                cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = to });
-                nodes.Add(cast);
+                nodes.Add(CastNode(value, output, to));
                 casts[(value, to)] = output;
             }
 
@@ -160,15 +156,20 @@ public static class Float16Conversion
                 }
             }
 
-            var cast = new NodeProto { OpType = "Cast", Name = $"{output}:Cast" };
-            cast.Input.Add(half);
-            cast.Output.Add(output);
-            cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = FloatType });
-            nodes.Add(cast);
+            nodes.Add(CastNode(half, output, FloatType));
         }
 
         graph.Node.Clear();
         graph.Node.AddRange(nodes);
+    }
+
+    private static NodeProto CastNode(string input, string output, int to)
+    {
+        var cast = new NodeProto { OpType = "Cast", Name = $"{output}:Cast" };
+        cast.Input.Add(input);
+        cast.Output.Add(output);
+        cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = to });
+        return cast;
     }
 
     private static void ToHalf(TensorProto tensor)

@@ -93,7 +93,8 @@ internal sealed class EfficientNetReference
             }
         }
 
-        return new ReferenceOutput([.. logits.Select(Store)], Softmax([.. logits.Select(Store)]));
+        double[] stored = [.. logits.Select(Store)];
+        return new ReferenceOutput(stored, Softmax(stored));
     }
 
     private FeatureMap InvertedResidual(ReferenceBlock block, FeatureMap input)
