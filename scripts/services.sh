@@ -145,4 +145,7 @@ log "services ready after ${SECONDS}s"
 # ---- (d) service addresses for the tests -----------------------------------------------------------------------
 export RABBITMQ_URI="amqp://guest:guest@127.0.0.1:$RABBIT_PORT/"
 export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=$AZURITE_ACCOUNT;AccountKey=$AZURITE_KEY;BlobEndpoint=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT;"
+# The fault tests stop and start this run's broker (and only it: RABBITMQ_NODENAME and ERL_EPMD_PORT above name the
+# node and its epmd) with this rabbitmqctl.
+export EFFNET_TEST_RABBITMQCTL="$RABBIT_SBIN/rabbitmqctl"
 

@@ -25,6 +25,7 @@ internal static class CliHost
         }
 
         builder.Configuration.AddInMemoryCollection(values);
+        builder.Services.AddSingleton<IHostLifetime, CommandLineHostLifetime>();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(options =>
         {

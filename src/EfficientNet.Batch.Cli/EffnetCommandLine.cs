@@ -20,9 +20,19 @@ public static class EffnetCommandLine
         root.Subcommands.Add(ClassifyCommand.Create(models));
         root.Subcommands.Add(SubmitCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(CancelCommand.Create());
+        root.Subcommands.Add(JobsCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create(models));
         root.Subcommands.Add(BenchCommand.Create(models));
         root.Subcommands.Add(StorageCommand.Create());
         return root;
     }
+
+    /// <summary>How <c>Program</c> invokes the tree: Ctrl+C is left to <see cref="Interruption"/>, and exceptions reach
+    /// <c>Program</c>, which turns the expected ones into an error line and an exit code.</summary>
+    public static InvocationConfiguration InvocationSettings() => new()
+    {
+        ProcessTerminationTimeout = null,
+        EnableDefaultExceptionHandler = false,
+    };
 }

@@ -1,13 +1,28 @@
 using EfficientNet.Batch.Cli;
 using Microsoft.Extensions.Options;
 
+using var interruption = new Interruption();
+var parse = EffnetCommandLine.Build().Parse(args);
 try
 {
-    return await EffnetCommandLine.Build().Parse(args).InvokeAsync();
+    var exitCode = await parse.InvokeAsync(EffnetCommandLine.InvocationSettings(), interruption.Token);
+    // A usage error (unknown option, a value of the wrong type) is an invalid argument like any other.
+    return parse.Errors.Count > 0 ? ExitCodes.InvalidArguments : exitCode;
 }
 catch (OptionsValidationException e)
 {
     // A misconfiguration names the setting; a stack trace would only hide it.
     Console.Error.WriteLine($"error: invalid configuration: {string.Join(" ", e.Failures)}");
-    return 2;
+    return ExitCodes.InvalidArguments;
+}
+catch (OperationCanceledException) when (interruption.IsRequested)
+{
+    // Ctrl+C: the command stopped where it was.
+    return ExitCodes.Cancelled;
+}
+catch (Exception e) when (e is not OutOfMemoryException)
+{
+    // What no command expected: the whole exception, for a bug report.
+    Console.Error.WriteLine($"error: unexpected failure: {e}");
+    return ExitCodes.JobFailed;
 }

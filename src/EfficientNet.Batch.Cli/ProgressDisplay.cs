@@ -1,71 +1,124 @@
 using System.Diagnostics;
-using EfficientNet.Batch.Components.Jobs;
-using EfficientNet.Batch.Components.Workers;
+using System.Globalization;
+using EfficientNet.Batch.Contracts.Api;
 using Spectre.Console;
 
 namespace EfficientNet.Batch.Cli;
 
-/// <summary>Shows images done, images/s and ETA until the job ends: a live bar on a terminal, a line every few
-/// seconds otherwise (logs, CI).</summary>
+/// <summary>One look at a job for <see cref="ProgressDisplay"/>: the job, and its images done, images/s and ETA as
+/// the watcher measures them.</summary>
+internal sealed record ProgressReading(JobView Job, long ImagesDone, double ImagesPerSecond, double? EtaSeconds)
+{
+    /// <summary>As the coordinator reports them (images of committed shards).</summary>
+    public static ProgressReading Of(JobView job) => new(job, job.Progress.ImagesDone, job.Progress.ImagesPerSecond, job.Progress.EtaSeconds);
+}
+
+/// <summary>Shows a job's images done, images/s, ETA and shards until the job ends: a live bar on a terminal, a line
+/// every few seconds otherwise (logs, CI).</summary>
 internal static class ProgressDisplay
 {
-    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan PlainInterval = TimeSpan.FromSeconds(5);
 
-    public static async Task<JobStatusView> WaitAsync(JobCoordinator coordinator, ClassificationProgress progress, Guid jobId, CancellationToken cancellationToken)
+    private static bool IsLive => AnsiConsole.Profile.Capabilities.Interactive;
+
+    /// <summary>Reads the job every <paramref name="tick"/> until it has ended, and returns it as it ended.</summary>
+    public static async Task<JobView> WaitAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.StartNew();
-        var baseline = progress.Images;
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            JobStatusView? final = null;
-            await AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .StartAsync(async context =>
+        return IsLive ? await WaitLiveAsync(read, tick, cancellationToken) : await WaitPlainAsync(read, tick, cancellationToken);
+    }
+
+    private static async Task<JobView> WaitLiveAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
+    {
+        JobView? final = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn { Width = 20 }, new PercentageColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                var images = context.AddTask("images", maxValue: 1);
+                var shards = context.AddTask("shards", maxValue: 1);
+                while (true)
                 {
-                    var task = context.AddTask("classifying", maxValue: 1);
-                    while (true)
+                    var reading = await read();
+                    var job = reading.Job;
+                    var ended = job.Status is JobStatus.Completed or JobStatus.CompletedWithErrors;
+                    images.MaxValue = Math.Max(1, job.Images);
+                    images.Value = ended ? images.MaxValue : Math.Min(reading.ImagesDone, images.MaxValue);
+                    images.Description = Markup.Escape(DescribeImages(reading));
+                    shards.MaxValue = Math.Max(1, job.Shards);
+                    shards.Value = ended ? shards.MaxValue : Math.Min(job.ShardsDone, shards.MaxValue);
+                    shards.Description = Markup.Escape(DescribeShards(job.Progress));
+                    if (job.Status.IsTerminal())
                     {
-                        var view = await coordinator.GetStatusAsync(jobId, cancellationToken) ?? throw new InvalidOperationException($"Job {jobId} vanished.");
-                        var done = progress.Images - baseline;
-                        task.MaxValue = Math.Max(1, view.Images);
-                        task.Value = Math.Min(done, task.MaxValue);
-                        task.Description = $"{done}/{view.Images} images, {Rate(done, started.Elapsed):F1} images/s";
-                        if (view.Status.IsTerminal())
-                        {
-                            task.Value = task.MaxValue;
-                            final = view;
-                            return;
-                        }
-
-                        await Task.Delay(Tick, cancellationToken);
+                        final = job;
+                        return;
                     }
-                });
-            return final!;
-        }
 
-        var lastPrint = TimeSpan.Zero;
-        while (true)
+                    await Task.Delay(tick, cancellationToken);
+                }
+            });
+        return final!;
+    }
+
+    /// <summary>How a job ended, in one line.</summary>
+    public static string Outcome(JobView job)
+    {
+        var line = $"Job {job.JobId} {job.Status}: {job.ImagesOk} images classified, {job.ImagesFailed} errors";
+        line += job.ImagesNotClassified > 0 ? $", {job.ImagesNotClassified} not classified." : ".";
+        return job.Error is { Length: > 0 } error ? $"{line} {error}" : line;
+    }
+
+    /// <summary>A line to be seen while the display runs: above the live bar, else on stderr.</summary>
+    public static void Note(string text)
+    {
+        if (IsLive)
         {
-            var view = await coordinator.GetStatusAsync(jobId, cancellationToken) ?? throw new InvalidOperationException($"Job {jobId} vanished.");
-            if (view.Status.IsTerminal())
-            {
-                return view;
-            }
-
-            if (started.Elapsed - lastPrint >= PlainInterval)
-            {
-                lastPrint = started.Elapsed;
-                var done = progress.Images - baseline;
-                var rate = Rate(done, started.Elapsed);
-                var eta = rate > 0 && view.Images > done ? TimeSpan.FromSeconds((view.Images - done) / rate) : TimeSpan.Zero;
-                Console.Error.WriteLine($"progress: {done}/{view.Images} images, {rate:F1} images/s, ETA {eta:hh\\:mm\\:ss}");
-            }
-
-            await Task.Delay(Tick, cancellationToken);
+            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(text)}[/]");
+        }
+        else
+        {
+            Console.Error.WriteLine(text);
         }
     }
 
-    private static double Rate(long images, TimeSpan elapsed) => elapsed.TotalSeconds > 0 ? images / elapsed.TotalSeconds : 0;
+    private static async Task<JobView> WaitPlainAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan? lastPrint = null;
+        while (true)
+        {
+            var reading = await read();
+            if (reading.Job.Status.IsTerminal())
+            {
+                return reading.Job;
+            }
+
+            if (lastPrint is null || clock.Elapsed - lastPrint >= PlainInterval)
+            {
+                lastPrint = clock.Elapsed;
+                Console.Error.WriteLine($"progress: {Describe(reading)}");
+            }
+
+            await Task.Delay(tick, cancellationToken);
+        }
+    }
+
+    private static string Describe(ProgressReading reading) => $"{DescribeImages(reading)}, {DescribeShards(reading.Job.Progress)}";
+
+    private static string DescribeImages(ProgressReading reading) =>
+        $"{reading.Job.Status}: {reading.ImagesDone}/{reading.Job.Images} images, {reading.ImagesPerSecond:F1} images/s, ETA {Eta(reading.EtaSeconds)}";
+
+    private static string DescribeShards(JobProgress shards) =>
+        $"shards {shards.ShardsQueued} queued / {shards.ShardsRunning} running / {shards.ShardsDone} done / {shards.ShardsFailed} failed";
+
+    private static string Eta(double? seconds)
+    {
+        if (seconds is not { } value || double.IsNaN(value) || value < 0)
+        {
+            return "--:--:--";
+        }
+
+        var whole = (long)Math.Min(Math.Round(value), 359_999);
+        return string.Create(CultureInfo.InvariantCulture, $"{whole / 3600:D2}:{whole / 60 % 60:D2}:{whole % 60:D2}");
+    }
 }

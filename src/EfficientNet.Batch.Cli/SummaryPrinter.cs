@@ -18,6 +18,11 @@ internal static class SummaryPrinter
             .Select(e => e.GetString());
         table.AddRow("execution", Markup.Escape(string.Join(", ", execution)));
         table.AddRow("images ok / failed", $"{root.GetProperty("imagesOk").GetInt64()} / {root.GetProperty("imagesFailed").GetInt64()}");
+        if (root.TryGetProperty("imagesNotClassified", out var notClassified) && notClassified.GetInt64() > 0)
+        {
+            table.AddRow("images not classified", notClassified.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         table.AddRow("wall time", $"{root.GetProperty("wallSeconds").GetDouble():F2} s");
         table.AddRow("throughput", $"{root.GetProperty("imagesPerSecond").GetDouble():F1} images/s");
         if (root.TryGetProperty("errorsByKind", out var errors))

@@ -3,9 +3,11 @@ using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Inference;
+using EfficientNet.Batch.ServiceDefaults;
 using EfficientNet.Batch.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -22,20 +24,32 @@ public static class ComponentsRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<CoordinatorOptions>, CoordinatorOptionsValidator>();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<JobIndex>();
         builder.Services.AddSingleton(sp =>
         {
             var location = sp.GetRequiredService<IStorageResolver>().Resolve(sp.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation);
-            return new JobStateStore(location.Store, location.Prefix);
+            return new JobStateStore(location.Store, location.Prefix, sp.GetRequiredService<JobIndex>());
         });
         builder.Services.AddSingleton<JobProgressTracker>();
         builder.Services.AddSingleton<JobSpecValidator>();
+        builder.Services.AddSingleton<OutputOwnership>();
         builder.Services.AddSingleton<DatasetLister>();
         builder.Services.AddSingleton<ResultMerger>();
-        builder.Services.AddScoped<IShardDispatcher, BusShardDispatcher>();
-        builder.Services.AddScoped<IJobEventPublisher, BusJobEventPublisher>();
-        builder.Services.AddScoped<JobCoordinator>();
-        builder.Services.AddHostedService<JobRecoveryService>();
+        // AddBatchBus replaces this with the RabbitMQ declaration when the bus runs on RabbitMQ.
+        builder.Services.TryAddSingleton<IQueueDeclarer, InMemoryQueueDeclarer>();
+        builder.Services.AddSingleton<IShardDispatcher, BusShardDispatcher>();
+        builder.Services.AddSingleton<IDispatchRequester, BusDispatchRequester>();
+        builder.Services.AddSingleton<IJobEventPublisher, BusJobEventPublisher>();
+        builder.Services.AddSingleton<JobSubmission>();
+        builder.Services.AddSingleton<JobDispatcher>();
+        builder.Services.AddSingleton<JobFinalizer>();
+        builder.Services.AddSingleton<ShardOutcomeRecorder>();
+        builder.Services.AddSingleton<JobCancellation>();
+        builder.Services.AddSingleton<JobQueries>();
+        builder.Services.AddSingleton<JobDeletion>();
+        builder.Services.AddSingleton<JobSweeper>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobSweeper>());
         return builder;
     }
 
@@ -53,6 +67,9 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<CancelledJobs>();
+        builder.Services.AddSingleton<ShardExecution>();
         builder.Services.AddSingleton<ModelWarmUp>();
         builder.Services.AddSingleton<ModelPreloader>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ModelPreloader>());
@@ -65,8 +82,12 @@ public static class ComponentsRegistration
         bus.AddConsumer<SubmitJobConsumer, SubmitJobConsumerDefinition>();
         bus.AddConsumer<ShardClassifiedConsumer, ShardClassifiedConsumerDefinition>();
         bus.AddConsumer<ClassifyShardFaultConsumer, ClassifyShardFaultConsumerDefinition>();
+        bus.AddConsumer<ShardProgressConsumer, ShardProgressConsumerDefinition>();
     }
 
-    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus) =>
+    public static void AddWorkerConsumers(this IBusRegistrationConfigurator bus)
+    {
         bus.AddConsumer<ClassifyShardConsumer, ClassifyShardConsumerDefinition>();
+        bus.AddConsumer<JobCancelledConsumer, JobCancelledConsumerDefinition>();
+    }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace EfficientNet.Batch.Contracts;
 
 /// <summary>What a user asks for: classify every image of a dataset with one model.</summary>
@@ -22,6 +24,23 @@ public sealed record JobSpec
     public bool RandomWeights { get; init; }
 
     public int Seed { get; init; }
+
+    /// <summary>Order among queued shards of all jobs: a high-priority job's shards are taken before queued
+    /// low-priority ones (RabbitMQ priority queue).</summary>
+    public JobPriority Priority { get; init; } = JobPriority.Normal;
+}
+
+/// <summary>How urgently a job's shards are taken from the shared queue.</summary>
+public enum JobPriority
+{
+    [JsonStringEnumMemberName("low")]
+    Low,
+
+    [JsonStringEnumMemberName("normal")]
+    Normal,
+
+    [JsonStringEnumMemberName("high")]
+    High,
 }
 
 /// <summary>Which model and which weights a worker must load.</summary>
@@ -47,7 +66,8 @@ public sealed record ClassifyShard(
     IReadOnlyList<ShardImage> Images,
     string OutputLocation,
     string ResultKey,
-    int TopK);
+    int TopK,
+    string? CancelMarkerKey = null);
 
 /// <summary>Event: a shard's results are durably written.</summary>
 public sealed record ShardClassified(
@@ -65,6 +85,16 @@ public sealed record ShardClassified(
 
 /// <summary>The normalisation a worker applied (the catalogue's, or an imported model's override).</summary>
 public sealed record Preprocessing(int Resolution, string Normalization, IReadOnlyList<float> Mean, IReadOnlyList<float> Std);
+
+/// <summary>Event: a worker started classifying a shard (for live progress: shards running).</summary>
+public sealed record ShardStarted(Guid JobId, int ShardIndex, string Worker);
+
+/// <summary>Event: a worker did not classify a shard (or stopped it) because its job was cancelled; nothing was
+/// written for it.</summary>
+public sealed record ShardSkipped(Guid JobId, int ShardIndex, string Worker, string Reason);
+
+/// <summary>Event: a job was cancelled. Workers skip its queued shards and stop the ones they are classifying.</summary>
+public sealed record JobCancelled(Guid JobId);
 
 /// <summary>Event: a shard could not be classified at all (after retries); its images are reported as errors.</summary>
 public sealed record ShardFailed(Guid JobId, int ShardIndex, string Reason, string? Worker);

@@ -1,42 +1,52 @@
 using EfficientNet.Batch.Components.Jobs;
-using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
 using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Coordinator;
 
-/// <summary>Body of <c>POST /jobs</c>. Every member is optional here so that a missing one is reported by name.</summary>
-public sealed record JobRequest(
-    string? Dataset,
-    string? Model,
-    string? Output,
-    int? ShardSize,
-    int? TopK,
-    bool? RandomWeights,
-    int? Seed);
-
+/// <summary>The job routes: submit, read, list, cancel, delete. Every 4xx and 5xx is <c>application/problem+json</c>.</summary>
 public static class JobsApi
 {
+    public const int DefaultPageSize = 50;
+
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var jobs = app.MapGroup("/jobs");
-        jobs.MapPost("/", SubmitAsync);
-        jobs.MapGet("/{id:guid}", GetAsync);
-        jobs.MapGet("/", ListAsync);
+        var jobs = app.MapGroup("/jobs").WithTags("Jobs");
+        jobs.MapPost("/", SubmitAsync)
+            .WithName("SubmitJob")
+            .WithSummary("Submit a labeling job")
+            .WithDescription("Validates and stores the job, then asks for its dispatch. When the broker does not take the request " +
+                "within Coordinator:SubmitTimeout the job is still accepted (202) and dispatched once the broker is back; when " +
+                "the state store cannot store it, the answer is 503 with Retry-After.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        jobs.MapGet("/{id:guid}", GetAsync)
+            .WithName("GetJob")
+            .WithSummary("A job's status and live progress (images/s, ETA, shards queued / running / done / failed)");
+        jobs.MapGet("/", ListAsync)
+            .WithName("ListJobs")
+            .WithSummary("Jobs, newest first, a page at a time (from the coordinator's index: no storage scan)");
+        jobs.MapPost("/{id:guid}/cancel", CancelAsync)
+            .WithName("CancelJob")
+            .WithSummary("Cancel a job (idempotent): queued shards are skipped, running ones stop, committed ones are merged");
+        jobs.MapDelete("/{id:guid}", DeleteAsync)
+            .WithName("DeleteJob")
+            .WithSummary("Remove a finished job's state (with outputs=true, its outputs too)");
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(
+    private static async Task<Results<Accepted<JobView>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         JobRequest? request,
-        JobCoordinator coordinator,
-        ISendEndpointProvider endpoints,
+        JobSubmission submission,
         IOptions<CoordinatorOptions> options,
+        TimeProvider clock,
         CancellationToken cancellationToken)
     {
         if (request is null)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] }, title: "The job request is invalid.");
         }
 
         var spec = new JobSpec
@@ -48,39 +58,93 @@ public static class JobsApi
             TopK = request.TopK ?? 5,
             RandomWeights = request.RandomWeights ?? false,
             Seed = request.Seed ?? 0,
+            Priority = request.Priority ?? JobPriority.Normal,
         };
 
         JobRecord record;
         try
         {
-            record = await coordinator.SubmitAsync(NewId.NextGuid(), spec, cancellationToken);
+            record = await submission.SubmitAsync(NewId.NextGuid(), spec, request.Overwrite ?? false, cancellationToken);
         }
         catch (JobValidationException e)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["job"] = [.. e.Errors] }, title: "The job request is invalid.");
         }
-
-        var endpoint = await endpoints.GetSendEndpoint(new Uri($"queue:{QueueNames.SubmitJob}"));
-        await endpoint.Send(new SubmitJob(record.JobId, record.Spec), cancellationToken);
-        return TypedResults.Accepted($"/jobs/{record.JobId}", JobStatusView.From(record, new JobProgressSnapshot(0, 0, 0)));
-    }
-
-    private static async Task<IResult> GetAsync(Guid id, JobCoordinator coordinator, CancellationToken cancellationToken)
-    {
-        var view = await coordinator.GetStatusAsync(id, cancellationToken);
-        return view is null ? TypedResults.NotFound() : TypedResults.Ok(view);
-    }
-
-    private static async Task<IResult> ListAsync(JobCoordinator coordinator, CancellationToken cancellationToken)
-    {
-        var records = new List<JobRecord>();
-        await foreach (var record in coordinator.ListAsync(cancellationToken))
+        catch (OutputConflictException e)
         {
-            records.Add(record);
+            return TypedResults.Problem(
+                e.Conflict.Message,
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The output belongs to another job.",
+                extensions: e.Conflict.Job is { } other ? new Dictionary<string, object?> { ["conflictingJobId"] = other.JobId } : null);
         }
 
-        return TypedResults.Ok(records
-            .OrderByDescending(r => r.SubmittedAt)
-            .Select(r => new { r.JobId, r.Status, r.Spec.Model, r.Spec.Dataset, r.Output, r.ImageCount, r.SubmittedAt, r.CompletedAt }));
+        return TypedResults.Accepted($"/jobs/{record.JobId}", JobViews.From(record, JobProgressSnapshot.Empty, clock.GetUtcNow()));
     }
+
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(Guid id, JobQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } view ? TypedResults.Ok(view) : NotFound(id);
+
+    private static async Task<Results<Ok<JobListPage>, ValidationProblem>> ListAsync(
+        JobQueries queries,
+        JobStatus? status,
+        int? limit,
+        string? cursor,
+        CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > JobQueries.MaxPageSize)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["limit"] = [$"'limit' must be between 1 and {JobQueries.MaxPageSize}, not {limit}."],
+            });
+        }
+
+        try
+        {
+            return TypedResults.Ok(await queries.ListAsync(status, limit ?? DefaultPageSize, cursor, cancellationToken));
+        }
+        catch (FormatException e)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [e.Message] });
+        }
+    }
+
+    private static async Task<Results<Accepted<CancelAccepted>, ProblemHttpResult>> CancelAsync(Guid id, JobCancellation cancellation, CancellationToken cancellationToken)
+    {
+        JobRecord record;
+        try
+        {
+            record = await cancellation.CancelAsync(id, cancellationToken);
+        }
+        catch (Components.Jobs.JobNotFoundException)
+        {
+            return NotFound(id);
+        }
+
+        if (record.Status is not (JobStatus.Cancelling or JobStatus.Cancelled))
+        {
+            return TypedResults.Problem(
+                $"Job {id} already ended as {record.Status}; there is nothing to cancel.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "The job has already finished.");
+        }
+
+        return TypedResults.Accepted($"/jobs/{id}", new CancelAccepted(id, record.Status));
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, JobDeletion deletion, bool? outputs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await deletion.DeleteAsync(id, outputs ?? false, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
+        }
+        catch (JobNotFinishedException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "The job is not finished.");
+        }
+    }
+
+    private static ProblemHttpResult NotFound(Guid id) =>
+        TypedResults.Problem($"No job {id} exists (or its state was removed).", statusCode: StatusCodes.Status404NotFound, title: "Job not found.");
 }

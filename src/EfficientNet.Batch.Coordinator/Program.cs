@@ -6,6 +6,8 @@ builder.AddServiceDefaults();
 builder.AddCoordinator();
 
 var app = builder.Build();
-app.MapDefaultEndpoints();
-app.MapJobsApi();
+app.MapCoordinator();
 app.Run();
+
+/// <summary>Entry point, visible to the in-process API tests (WebApplicationFactory).</summary>
+public partial class Program;

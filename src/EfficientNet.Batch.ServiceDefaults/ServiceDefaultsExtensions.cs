@@ -1,4 +1,4 @@
-using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Contracts;
 using MassTransit;
 using MassTransit.Logging;
 using MassTransit.Monitoring;
@@ -49,9 +49,9 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter(InstrumentationOptions.MeterName, BatchMetrics.Name))
+                .AddMeter(InstrumentationOptions.MeterName, TelemetryNames.Meter))
             .WithTracing(tracing => tracing
-                .AddSource(DiagnosticHeaders.DefaultListenerName, BatchMetrics.Name)
+                .AddSource(DiagnosticHeaders.DefaultListenerName, TelemetryNames.ActivitySource)
                 .AddAspNetCoreInstrumentation(options => options.Filter = context =>
                     !context.Request.Path.StartsWithSegments(LivenessPath) && !context.Request.Path.StartsWithSegments(ReadinessPath))
                 .AddHttpClientInstrumentation());
@@ -75,6 +75,15 @@ public static class ServiceDefaultsExtensions
             .ValidateOnStart();
 
         var transport = builder.Configuration.GetValue($"{MessagingOptions.SectionName}:{nameof(MessagingOptions.Transport)}", MessagingTransport.RabbitMq);
+        if (transport == MessagingTransport.InMemory)
+        {
+            builder.Services.AddSingleton<IQueueDeclarer, InMemoryQueueDeclarer>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IQueueDeclarer, RabbitMqQueueDeclarer>();
+        }
+
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models.Architecture;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
@@ -64,30 +65,19 @@ public sealed class InMemoryBusJobTests : IDisposable
 
     private static async Task<JobRecord> RunJobAsync(IHost host, JobSpec spec)
     {
-        await using var scope = host.Services.CreateAsyncScope();
-        var coordinator = scope.ServiceProvider.GetRequiredService<JobCoordinator>();
-        var record = await coordinator.SubmitAsync(NewId.NextGuid(), spec, CancellationToken.None);
-        var endpoint = await scope.ServiceProvider.GetRequiredService<IBus>().GetSendEndpoint(new Uri("queue:submit-job"));
-        await endpoint.Send(new SubmitJob(record.JobId, spec));
-        return await WaitForTerminalAsync(coordinator, record.JobId);
+        var record = await host.Services.GetRequiredService<JobSubmission>().SubmitAsync(NewId.NextGuid(), spec, overwrite: false, CancellationToken.None);
+        return await WaitForTerminalAsync(host, record.JobId);
     }
 
-    private static async Task<JobRecord> WaitForTerminalAsync(JobCoordinator coordinator, Guid jobId)
+    internal static async Task<JobRecord> WaitForTerminalAsync(IHost host, Guid jobId)
     {
+        var state = host.Services.GetRequiredService<JobStateStore>();
         var deadline = DateTime.UtcNow + JobTimeout;
         while (DateTime.UtcNow < deadline)
         {
-            var view = await coordinator.GetStatusAsync(jobId, CancellationToken.None);
-            if (view is { Status: JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed })
+            if (await state.GetAsync(jobId, CancellationToken.None) is { IsTerminal: true } record)
             {
-                var records = coordinator.ListAsync(CancellationToken.None);
-                await foreach (var record in records)
-                {
-                    if (record.JobId == jobId)
-                    {
-                        return record;
-                    }
-                }
+                return record;
             }
 
             await Task.Delay(100);
@@ -247,20 +237,24 @@ public sealed class InMemoryBusJobTests : IDisposable
         {
             // Accepted, but the process stops before it dispatches anything.
             await first.StartAsync();
-            await using (var scope = first.Services.CreateAsyncScope())
-            {
-                var record = await scope.ServiceProvider.GetRequiredService<JobCoordinator>()
-                    .SubmitAsync(NewId.NextGuid(), new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true }, CancellationToken.None);
-                jobId = record.JobId;
-            }
-
+            var state = first.Services.GetRequiredService<JobStateStore>();
+            jobId = NewId.NextGuid();
+            await state.CreateAsync(
+                new JobRecord
+                {
+                    JobId = jobId,
+                    Spec = new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true },
+                    Status = JobStatus.Submitted,
+                    Output = Path.Combine(_work, "results", jobId.ToString("N")),
+                    SubmittedAt = DateTimeOffset.UtcNow.AddMinutes(-1),
+                },
+                CancellationToken.None);
             await first.StopAsync();
         }
 
         using var second = BuildHost();
         await second.StartAsync();
-        await using var secondScope = second.Services.CreateAsyncScope();
-        var job = await WaitForTerminalAsync(secondScope.ServiceProvider.GetRequiredService<JobCoordinator>(), jobId);
+        var job = await WaitForTerminalAsync(second, jobId);
 
         Assert.Equal(JobStatus.Completed, job.Status);
         Assert.Equal(2, ReadPredictions(job).Count);
@@ -270,11 +264,10 @@ public sealed class InMemoryBusJobTests : IDisposable
     public async Task Invalid_requests_are_refused_with_every_reason()
     {
         using var host = BuildHost();
-        await using var scope = host.Services.CreateAsyncScope();
-        var coordinator = scope.ServiceProvider.GetRequiredService<JobCoordinator>();
+        var submission = host.Services.GetRequiredService<JobSubmission>();
 
-        var error = await Assert.ThrowsAsync<JobValidationException>(() => coordinator.SubmitAsync(
-            Guid.NewGuid(), new JobSpec { Dataset = "s3://bucket/x", Model = "efficientnet_b42", ShardSize = 0, TopK = 0 }, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<JobValidationException>(() => submission.SubmitAsync(
+            Guid.NewGuid(), new JobSpec { Dataset = "s3://bucket/x", Model = "efficientnet_b42", ShardSize = 0, TopK = 0 }, overwrite: false, CancellationToken.None));
 
         Assert.Equal(4, error.Errors.Count);
         Assert.Contains(error.Errors, e => e.Contains("efficientnet_b42", StringComparison.Ordinal));

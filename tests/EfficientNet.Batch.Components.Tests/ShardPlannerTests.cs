@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
 
@@ -45,8 +46,11 @@ public sealed class ShardPlannerTests
     [Fact]
     public void Result_names_are_deterministic_and_sort_in_shard_order()
     {
-        Assert.Equal("shards/shard-000007.jsonl", ShardPlanner.ResultKey(7));
-        var names = Enumerable.Range(0, 1200).Select(ShardPlanner.ResultKey).ToList();
+        var job = Guid.Parse("0b5b4c4e-8a52-4f43-9d4c-2b7b1f6e9a01");
+        Assert.Equal("shards/0b5b4c4e8a524f439d4c2b7b1f6e9a01/shard-000007.jsonl", JobOutputLayout.ResultKey(job, 7));
+        Assert.NotEqual(JobOutputLayout.ResultKey(job, 7), JobOutputLayout.ResultKey(Guid.NewGuid(), 7));
+        Assert.NotEqual(JobOutputLayout.ResultKey(job, 7), JobOutputLayout.FailedResultKey(job, 7));
+        var names = Enumerable.Range(0, 1200).Select(i => JobOutputLayout.ResultKey(job, i)).ToList();
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
     }
 }

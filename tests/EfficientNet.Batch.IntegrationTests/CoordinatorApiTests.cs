@@ -13,7 +13,7 @@ public sealed class CoordinatorApiTests : IClassFixture<CoordinatorApiTests.InMe
 
     public CoordinatorApiTests(InMemoryCoordinator factory) => _client = factory.CreateClient();
 
-    public sealed class InMemoryCoordinator : WebApplicationFactory<EfficientNet.Batch.Coordinator.JobRequest>
+    public sealed class InMemoryCoordinator : WebApplicationFactory<Program>
     {
         private readonly string _work = Directory.CreateTempSubdirectory("effnet-api-").FullName;
 

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
 using Xunit.Abstractions;
@@ -12,24 +9,11 @@ namespace EfficientNet.Batch.IntegrationTests;
 [Collection(InfrastructureCollection.Name)]
 public sealed class DistributedJobTests(InfrastructureFixture infrastructure, ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(1);
-    private static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(6);
-
-    private readonly string _run = Guid.NewGuid().ToString("N")[..10];
-    private readonly string _models = Directory.CreateTempSubdirectory("effnet-it-models-").FullName;
-    private readonly List<HostProcess> _hosts = [];
+    private readonly JobCluster _cluster = new(infrastructure, output);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var host in _hosts)
-        {
-            await host.DisposeAsync();
-        }
-
-        Directory.Delete(_models, recursive: true);
-    }
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
 
     [Fact]
     public async Task Two_worker_processes_label_every_photo_and_bad_file_exactly_once()
@@ -46,7 +30,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         var status = await WaitForTerminalStatusAsync(coordinator, jobId);
         Assert.Equal("Completed", status["status"]!.GetValue<string>());
 
-        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        var results = _cluster.Results;
         var lines = await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl");
         var records = lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
 
@@ -98,8 +82,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         Assert.True(submitted == 0, $"effnet submit exited {submitted}: {submitOut}{submitError}");
         var jobId = JsonNode.Parse(submitOut)!["jobId"]!.GetValue<Guid>();
         await WaitUntilAsync(first, jobId, s => s["status"]!.GetValue<string>() == "Running" && s["shards"]!.GetValue<int>() == 4);
-        await first.DisposeAsync();
-        _hosts.Remove(first);
+        await _cluster.StopAsync(first);
 
         var second = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator-2");
         await StartAsync("EfficientNet.Batch.Worker", "worker-late");
@@ -107,7 +90,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
 
         Assert.Equal("Completed", status["status"]!.GetValue<string>());
         Assert.Equal(30, status["imagesOk"]!.GetValue<long>());
-        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        var results = _cluster.Results;
         Assert.Equal(30, (await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl")).Count);
         var (exitCode, statusOut, _) = await Effnet.RunAsync(new Dictionary<string, string>(), "status", jobId.ToString(), "--coordinator", second.BaseAddress.ToString());
         Assert.Equal(0, exitCode);
@@ -121,13 +104,13 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         var dataset = await UploadDatasetAsync(photos, []);
         var publisher = new Dictionary<string, string>
         {
-            ["EFFNET_MODELS"] = Path.Combine(_models, "publisher"),
+            ["EFFNET_MODELS"] = Path.Combine(_cluster.ModelsDirectory, "publisher"),
             ["AZURE_STORAGE_CONNECTION_STRING"] = infrastructure.AzureConnectionString,
         };
-        var onnx = Path.Combine(_models, "b0-seed5.onnx");
+        var onnx = Path.Combine(_cluster.ModelsDirectory, "b0-seed5.onnx");
         await EffnetOkAsync(publisher, "models", "export", "--model", "efficientnet_b0", "--random-weights", "--seed", "5", "--out", onnx);
         await EffnetOkAsync(publisher, "models", "import", onnx, "--model", "efficientnet_b0");
-        await EffnetOkAsync(publisher, "models", "publish", "efficientnet_b0", "--to", $"az://models-{_run}");
+        await EffnetOkAsync(publisher, "models", "publish", "efficientnet_b0", "--to", $"az://models-{_cluster.Run}");
 
         var coordinator = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator", sharedModels: true);
         await StartAsync("EfficientNet.Batch.Worker", "worker-shared", sharedModels: true);
@@ -135,7 +118,7 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         var status = await WaitForTerminalStatusAsync(coordinator, jobId);
 
         Assert.Equal("Completed", status["status"]!.GetValue<string>());
-        var results = new BlobContainerClient(infrastructure.AzureConnectionString, $"results-{_run}");
+        var results = _cluster.Results;
         var summary = JsonNode.Parse(string.Join('\n', await DownloadLinesAsync(results, $"{jobId:N}/summary.json")))!;
         Assert.False(summary["untrained"]!.GetValue<bool>());
         Assert.Contains("b0-seed5.onnx", summary["weights"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -154,85 +137,21 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         Assert.True(exitCode == 0, $"effnet {string.Join(' ', args)} exited {exitCode}: {stdout}{stderr}");
     }
 
-    private async Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string> badFiles)
-    {
-        var container = new BlobContainerClient(infrastructure.AzureConnectionString, $"datasets-{_run}");
-        await container.CreateIfNotExistsAsync();
-        var uploads = photos.Select(p => (Path: p, Key: "imagenet/" + Path.GetFileName(p)))
-            .Concat(badFiles.Select(p => (Path: p, Key: "imagenet/bad/" + Path.GetFileName(p))));
-        await Parallel.ForEachAsync(uploads, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (u, ct) =>
-        {
-            await using var stream = File.OpenRead(u.Path);
-            await container.GetBlobClient(u.Key).UploadAsync(stream, overwrite: true, ct);
-        });
-        await container.GetBlobClient("imagenet/README.txt").UploadAsync(BinaryData.FromString("not an image"), overwrite: true);
-        return $"az://datasets-{_run}/imagenet";
-    }
+    private Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string> badFiles) =>
+        _cluster.UploadDatasetAsync(photos, badFiles);
 
-    private async Task<HostProcess> StartAsync(string project, string name, bool sharedModels = false)
-    {
-        var host = HostProcess.Start(project, new Dictionary<string, string>
-        {
-            ["Messaging__Transport"] = "RabbitMq",
-            ["Messaging__RabbitMqUri"] = infrastructure.RabbitMqUri,
-            ["Storage__AzureConnectionString"] = infrastructure.AzureConnectionString,
-            ["Coordinator__StateLocation"] = $"az://state-{_run}",
-            ["Coordinator__OutputLocation"] = $"az://results-{_run}",
-            ["Models__Directory"] = sharedModels ? Path.Combine(_models, name) : _models,
-            ["Models__RemoteLocation"] = sharedModels ? $"az://models-{_run}" : "",
-            ["Worker__Name"] = name,
-            ["Inference__BatchSize"] = "8",
-        });
-        _hosts.Add(host);
-        await host.WaitUntilReadyAsync(ReadyTimeout);
-        output.WriteLine($"{name} ready on port {host.Port}");
-        return host;
-    }
+    private Task<HostProcess> StartAsync(string project, string name, bool sharedModels = false) =>
+        _cluster.StartAsync(project, name, sharedModels: sharedModels);
 
-    private static async Task<Guid> SubmitAsync(HostProcess coordinator, string dataset, int shardSize, bool randomWeights = true)
-    {
-        using var client = new HttpClient { BaseAddress = coordinator.BaseAddress };
-        using var response = await client.PostAsJsonAsync("jobs", new
-        {
-            dataset,
-            model = "efficientnet_b0",
-            randomWeights,
-            seed = 7,
-            shardSize,
-            topK = 3,
-        });
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"POST /jobs answered {(int)response.StatusCode}: {body}");
-        return JsonNode.Parse(body)!["jobId"]!.GetValue<Guid>();
-    }
+    private async Task<Guid> SubmitAsync(HostProcess coordinator, string dataset, int shardSize, bool randomWeights = true) =>
+        (await _cluster.SubmitAsync(coordinator, dataset, shardSize, randomWeights: randomWeights))["jobId"]!.GetValue<Guid>();
 
-    private async Task<JsonNode> WaitForTerminalStatusAsync(HostProcess coordinator, Guid jobId) =>
-        await WaitUntilAsync(coordinator, jobId, s => s["status"]!.GetValue<string>() is "Completed" or "CompletedWithErrors" or "Failed");
+    private Task<JsonNode> WaitForTerminalStatusAsync(HostProcess coordinator, Guid jobId) =>
+        _cluster.WaitForTerminalStatusAsync(coordinator, jobId);
 
-    private async Task<JsonNode> WaitUntilAsync(HostProcess coordinator, Guid jobId, Func<JsonNode, bool> condition)
-    {
-        using var client = new HttpClient { BaseAddress = coordinator.BaseAddress };
-        var deadline = DateTime.UtcNow + JobTimeout;
-        JsonNode? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            last = JsonNode.Parse(await client.GetStringAsync($"jobs/{jobId}"))!;
-            if (condition(last))
-            {
-                output.WriteLine(last.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-                return last;
-            }
+    private Task<JsonNode> WaitUntilAsync(HostProcess coordinator, Guid jobId, Func<JsonNode, bool> condition) =>
+        _cluster.WaitUntilAsync(coordinator, jobId, condition);
 
-            await Task.Delay(500);
-        }
-
-        var logs = string.Join(Environment.NewLine + "----" + Environment.NewLine, _hosts.Select(h => h.Output));
-        throw new TimeoutException($"Job {jobId} did not reach the expected state; last status: {last?.ToJsonString()}{Environment.NewLine}{logs}");
-    }
-
-    private static async Task<List<string>> DownloadLinesAsync(BlobContainerClient container, string key)
-    {
-        var content = await container.GetBlobClient(key).DownloadContentAsync();
-        return content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
-    }
+    private static Task<List<string>> DownloadLinesAsync(BlobContainerClient container, string key) =>
+        JobCluster.DownloadLinesAsync(container, key);
 }

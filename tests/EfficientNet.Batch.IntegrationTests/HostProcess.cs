@@ -93,6 +93,18 @@ internal sealed class HostProcess : IAsyncDisposable
         throw new TimeoutException($"Host on port {Port} not ready after {timeout}:{Environment.NewLine}{Output}");
     }
 
+    /// <summary>Kills the host and its child processes at once (SIGKILL, like <c>kill -9</c>): no shutdown hook runs,
+    /// so whatever it was doing is left half done.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        _process.WaitForExit();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -20,6 +20,10 @@ public sealed class InfrastructureFixture : IAsyncLifetime
 
     public string AzureConnectionString { get; private set; } = "";
 
+    /// <summary>The RabbitMQ container this fixture started (null when RABBITMQ_URI named a broker), for the tests that
+    /// stop and start the broker (<see cref="BrokerControl"/>).</summary>
+    internal RabbitMqContainer? RabbitMqContainer => _rabbit;
+
     public async Task InitializeAsync()
     {
         RabbitMqUri = Environment.GetEnvironmentVariable("RABBITMQ_URI") ?? "";

@@ -1,48 +1,169 @@
 using System.CommandLine;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace EfficientNet.Batch.Cli.Commands;
 
-/// <summary>HTTP access to a running coordinator for <c>submit</c> and <c>status</c>.</summary>
-internal static class CoordinatorClient
+/// <summary>
+/// HTTP access to a running coordinator for <c>submit</c>, <c>status</c>, <c>cancel</c> and <c>jobs</c>. Bodies are the
+/// shared DTOs of <c>EfficientNet.Batch.Contracts.Api</c>. What goes wrong on the way (no answer, an error status, an
+/// answer that cannot be read) becomes one error line and an exit code in <see cref="RunAsync"/>, for every command.
+/// </summary>
+internal sealed class CoordinatorClient : IDisposable
 {
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private readonly HttpClient _http;
+
+    private CoordinatorClient(Uri baseAddress) => _http = new HttpClient { BaseAddress = baseAddress, Timeout = RequestTimeout };
+
+    /// <summary>As the coordinator writes its JSON: camelCase, enums as strings.</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
     public static Option<string> CreateOption() => new("--coordinator", "-c")
     {
         Description = "Coordinator base URL (default: $EFFNET_COORDINATOR, else http://127.0.0.1:5000).",
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EFFNET_COORDINATOR") ?? "http://127.0.0.1:5000",
     };
 
-    public static HttpClient Create(string baseUrl) => new() { BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(30) };
+    public void Dispose() => _http.Dispose();
 
-    /// <summary>Prints the body of a response, pretty-printed, and maps the HTTP status to an exit code.</summary>
-    public static async Task<int> PrintAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>Runs a command's requests against the coordinator at <paramref name="baseUrl"/>. An unreachable
+    /// coordinator or a 5xx is exit 5, a 4xx exit 2, each with one error line and no stack trace.</summary>
+    public static async Task<int> RunAsync(string baseUrl, Func<CoordinatorClient, Task<int>> requests)
     {
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (body.Length > 0)
+        if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
-            try
-            {
-                using var document = JsonDocument.Parse(body);
-                body = JsonSerializer.Serialize(document.RootElement, new JsonSerializerOptions { WriteIndented = true });
-            }
-            catch (JsonException)
-            {
-                // Not JSON: print as it came.
-            }
+            Console.Error.WriteLine($"error: --coordinator must be an http:// or https:// URL, not '{baseUrl}'.");
+            return ExitCodes.InvalidArguments;
         }
 
-        if (response.IsSuccessStatusCode)
+        using var client = new CoordinatorClient(address);
+        try
         {
-            Console.Out.WriteLine(body);
-            return ExitCodes.Ok;
+            return await requests(client);
         }
-
-        Console.Error.WriteLine($"error: {(int)response.StatusCode} {response.ReasonPhrase}");
-        Console.Error.WriteLine(body);
-        return (int)response.StatusCode < 500 ? ExitCodes.InvalidArguments : ExitCodes.ServerError;
+        catch (CoordinatorErrorException e)
+        {
+            Console.Error.WriteLine($"error: the coordinator answered {(int)e.Status} {e.Reason}: {e.Problem}");
+            return (int)e.Status < 500 ? ExitCodes.InvalidArguments : ExitCodes.ServerError;
+        }
+        catch (HttpRequestException e)
+        {
+            Console.Error.WriteLine($"error: cannot reach the coordinator at {baseUrl}: {e.Message}");
+            return ExitCodes.ServerError;
+        }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            Console.Error.WriteLine($"error: cannot reach the coordinator at {baseUrl}: no answer within {RequestTimeout.TotalSeconds:F0} s.");
+            return ExitCodes.ServerError;
+        }
+        catch (JsonException e)
+        {
+            Console.Error.WriteLine($"error: the coordinator at {baseUrl} answered what this effnet cannot read: {e.Message}");
+            return ExitCodes.ServerError;
+        }
     }
 
-    public static Task<HttpResponseMessage> PostJsonAsync<T>(HttpClient client, string path, T body, CancellationToken cancellationToken) =>
-        client.PostAsJsonAsync(path, body, cancellationToken);
+    /// <summary>Sends a request and prints the answer's JSON, indented.</summary>
+    public async Task<int> PrintAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(method, path, body, cancellationToken);
+        Console.Out.WriteLine(Indent(await response.Content.ReadAsStringAsync(cancellationToken)));
+        return ExitCodes.Ok;
+    }
+
+    public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+            ?? throw new JsonException($"GET {path} answered an empty body.");
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path)
+        {
+            Content = body is null ? null : JsonContent.Create(body, body.GetType(), options: Json),
+        };
+        var response = await _http.SendAsync(request, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
+        {
+            var problem = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new CoordinatorErrorException(response.StatusCode, response.ReasonPhrase, Describe(problem));
+        }
+    }
+
+    private static string Indent(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return JsonSerializer.Serialize(document.RootElement, Indented);
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    /// <summary>A problem+json answer as a line: title, detail and the validation errors; any other body as it came.</summary>
+    private static string Describe(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return "no details.";
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return body;
+            }
+
+            var parts = new List<string>();
+            foreach (var name in (ReadOnlySpan<string>)["title", "detail"])
+            {
+                if (root.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String)
+                {
+                    parts.Add(text.GetString()!);
+                }
+            }
+
+            if (root.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
+            {
+                parts.AddRange(errors.EnumerateObject()
+                    .SelectMany(field => field.Value.ValueKind == JsonValueKind.Array ? field.Value.EnumerateArray() : [])
+                    .Select(message => message.ToString()));
+            }
+
+            return parts.Count > 0 ? string.Join(" ", parts) : body;
+        }
+        catch (JsonException)
+        {
+            return body;
+        }
+    }
+}
+
+/// <summary>The coordinator answered with an error status.</summary>
+internal sealed class CoordinatorErrorException(HttpStatusCode status, string? reason, string problem)
+    : Exception($"{(int)status} {reason}: {problem}")
+{
+    public HttpStatusCode Status { get; } = status;
+
+    public string? Reason { get; } = reason;
+
+    public string Problem { get; } = problem;
 }

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Jobs;
-using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
 
 namespace EfficientNet.Batch.Cli.Commands;
@@ -16,6 +18,9 @@ namespace EfficientNet.Batch.Cli.Commands;
 /// transport and the local file system; the very same services run distributed over RabbitMQ and Azure Blob.</summary>
 internal static class RunCommand
 {
+    /// <summary>After Ctrl+C, how long running shards get to stop or commit before the job is closed.</summary>
+    private static readonly TimeSpan CancelGracePeriod = TimeSpan.FromSeconds(2);
+
     public static Command Create(Option<string?> models)
     {
         var dataset = new Argument<string>("DATASET") { Description = "Folder of images, or a manifest (.txt/.csv: path[,label] per line)." };
@@ -23,7 +28,10 @@ internal static class RunCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder for predictions.jsonl and summary.json.", Required = true };
         var options = new JobOptions();
 
-        var command = new Command("run", "Label a dataset on this machine (no servers needed).") { dataset, model, output };
+        var command = new Command("run", "Label a dataset on this machine (no servers needed). Ctrl+C cancels the job and keeps what is classified.")
+        {
+            dataset, model, output,
+        };
         options.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(
             parse.GetRequiredValue(dataset),
@@ -35,65 +43,66 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataset, string model, string output, JobOptionValues values, string? modelsDirectory, CancellationToken cancellationToken)
+    /// <param name="interrupt">Ctrl+C: before the job is submitted it ends the command; after, it cancels the job.</param>
+    private static async Task<int> RunAsync(string dataset, string model, string output, JobOptionValues values, string? modelsDirectory, CancellationToken interrupt)
     {
         var outputDirectory = Path.GetFullPath(output);
         Directory.CreateDirectory(outputDirectory);
-        var builder = CliHost.CreateBuilder(modelsDirectory, new Dictionary<string, string?>
-        {
-            ["Messaging:Transport"] = nameof(MessagingTransport.InMemory),
-            ["Coordinator:StateLocation"] = Path.Combine(outputDirectory, ".effnet-state"),
-            ["Coordinator:OutputLocation"] = outputDirectory,
-            ["Inference:BatchSize"] = values.BatchSize?.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:DecodeParallelism"] = values.DecodeThreads?.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
-        builder.AddCoordinatorComponents();
-        builder.AddWorkerComponents();
-        builder.AddBatchBus(bus =>
-        {
-            bus.AddCoordinatorConsumers();
-            bus.AddWorkerConsumers();
-        });
-
-        using var host = builder.Build();
-        await host.StartAsync(cancellationToken);
+        // The job's state lives as long as this command (nothing is resumed) and outside the output the job owns.
+        var stateDirectory = Directory.CreateTempSubdirectory("effnet-run-").FullName;
         try
         {
-            var spec = new JobSpec
+            var builder = CliHost.CreateBuilder(modelsDirectory, new Dictionary<string, string?>
             {
-                Dataset = dataset,
-                Model = model,
-                Output = outputDirectory,
-                ShardSize = values.ShardSize,
-                TopK = values.TopK,
-                RandomWeights = values.RandomWeights,
-                Seed = values.Seed,
-            };
-            return await RunJobAsync(host.Services, spec, cancellationToken);
+                ["Messaging:Transport"] = nameof(MessagingTransport.InMemory),
+                ["Coordinator:StateLocation"] = stateDirectory,
+                ["Coordinator:OutputLocation"] = outputDirectory,
+                ["Coordinator:CancelGracePeriod"] = CancelGracePeriod.ToString("c", CultureInfo.InvariantCulture),
+                ["Inference:BatchSize"] = values.BatchSize?.ToString(CultureInfo.InvariantCulture),
+                ["Worker:DecodeParallelism"] = values.DecodeThreads?.ToString(CultureInfo.InvariantCulture),
+            });
+            builder.AddCoordinatorComponents();
+            builder.AddWorkerComponents();
+            builder.AddBatchBus(bus =>
+            {
+                bus.AddCoordinatorConsumers();
+                bus.AddWorkerConsumers();
+            });
+
+            using var host = builder.Build();
+            await host.StartAsync(interrupt);
+            try
+            {
+                var spec = new JobSpec
+                {
+                    Dataset = dataset,
+                    Model = model,
+                    Output = outputDirectory,
+                    ShardSize = values.ShardSize ?? JobOptions.DefaultShardSize,
+                    TopK = values.TopK,
+                    RandomWeights = values.RandomWeights,
+                    Seed = values.Seed,
+                    Priority = values.Priority,
+                };
+                return await RunJobAsync(host.Services, spec, interrupt);
+            }
+            finally
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None);
+            RemoveState(stateDirectory);
         }
     }
 
-    private static async Task<int> RunJobAsync(IServiceProvider services, JobSpec spec, CancellationToken cancellationToken)
+    private static async Task<int> RunJobAsync(IServiceProvider services, JobSpec spec, CancellationToken interrupt)
     {
         var stopwatch = Stopwatch.StartNew();
-        await using var scope = services.CreateAsyncScope();
-        var coordinator = scope.ServiceProvider.GetRequiredService<JobCoordinator>();
-        JobRecord record;
-        try
+        // Refuse a bad request before any weights are pulled or loaded.
+        if (Refused(services.GetRequiredService<JobSpecValidator>().Validate(spec)))
         {
-            record = await coordinator.SubmitAsync(NewId.NextGuid(), spec, cancellationToken);
-        }
-        catch (JobValidationException e)
-        {
-            foreach (var error in e.Errors)
-            {
-                Console.Error.WriteLine($"error: {error}");
-            }
-
             return ExitCodes.InvalidArguments;
         }
 
@@ -102,8 +111,53 @@ internal static class RunCommand
             Console.Error.WriteLine($"warning: {spec.Model} runs with UNTRAINED random weights (seed {spec.Seed}); the labels are meaningless. Import real weights with `effnet models import`.");
         }
 
-        // Load the model before the progress display starts, so its messages (and any error) come first.
-        var models = scope.ServiceProvider.GetRequiredService<ModelStore>();
+        // Load the model before the job starts, so its messages (and any error) come before the progress display.
+        if (await LoadModelAsync(services, spec, interrupt) is { } exitCode)
+        {
+            return exitCode;
+        }
+
+        JobRecord record;
+        try
+        {
+            // Not cancelled by Ctrl+C: once submitted, the job is cancelled instead, and its state must be whole.
+            record = await services.GetRequiredService<JobSubmission>().SubmitAsync(NewId.NextGuid(), spec, overwrite: false, CancellationToken.None);
+        }
+        catch (JobValidationException e)
+        {
+            Refused(e.Errors);
+            return ExitCodes.InvalidArguments;
+        }
+        catch (OutputConflictException e) when (e.Conflict.Job is null)
+        {
+            var state = services.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation;
+            Console.Error.WriteLine($"error: --out {spec.Output} contains the temporary state of this run ({state}); choose another output folder.");
+            return ExitCodes.InvalidArguments;
+        }
+        catch (OutputConflictException e)
+        {
+            Console.Error.WriteLine($"error: {e.Conflict.Message}");
+            return ExitCodes.InvalidArguments;
+        }
+
+        var final = await WaitAsync(services, record.JobId, interrupt);
+        return Report(final, stopwatch.Elapsed);
+    }
+
+    private static bool Refused(IReadOnlyList<string> errors)
+    {
+        foreach (var error in errors)
+        {
+            Console.Error.WriteLine($"error: {error}");
+        }
+
+        return errors.Count > 0;
+    }
+
+    /// <returns>Null when the model is loaded, else the exit code after the reason was printed.</returns>
+    private static async Task<int?> LoadModelAsync(IServiceProvider services, JobSpec spec, CancellationToken cancellationToken)
+    {
+        var models = services.GetRequiredService<ModelStore>();
         if (await WeightsOnFirstUse.EnsureAsync(models, spec.Model, spec.RandomWeights, spec.Seed, cancellationToken) is { } exitCode)
         {
             return exitCode;
@@ -112,29 +166,76 @@ internal static class RunCommand
         try
         {
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);
-            scope.ServiceProvider.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
+            services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
+            return null;
         }
         catch (ModelNotAvailableException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.ModelUnavailable;
         }
+    }
 
-        await coordinator.DispatchAsync(record.JobId, cancellationToken);
-        var progress = scope.ServiceProvider.GetRequiredService<ClassificationProgress>();
-        var final = await ProgressDisplay.WaitAsync(coordinator, progress, record.JobId, cancellationToken);
+    /// <summary>Shows the job until it has ended. The first Ctrl+C cancels it, and the display goes on until the
+    /// coordinator has closed it: these waits must outlive <paramref name="interrupt"/>, so none of them takes it.</summary>
+    private static async Task<JobView> WaitAsync(IServiceProvider services, Guid jobId, CancellationToken interrupt)
+    {
+        var queries = services.GetRequiredService<JobQueries>();
+        var cancellation = services.GetRequiredService<JobCancellation>();
+        var local = LocalProgress.Start(services);
+        var cancelled = false;
+        return await ProgressDisplay.WaitAsync(
+            async () =>
+            {
+                if (interrupt.IsCancellationRequested && !cancelled)
+                {
+                    cancelled = true;
+                    ProgressDisplay.Note($"Cancelling job {jobId}: running shards get {CancelGracePeriod.TotalSeconds:F0} s to stop, what is classified is kept (Ctrl+C again to abort).");
+                    await cancellation.CancelAsync(jobId, CancellationToken.None);
+                }
 
+                var job = await queries.GetAsync(jobId, CancellationToken.None) ?? throw new InvalidOperationException($"Job {jobId} vanished.");
+                return local.Read(job);
+            },
+            LocalProgress.Tick,
+            CancellationToken.None);
+    }
+
+    private static int Report(JobView final, TimeSpan elapsed)
+    {
         if (final.Status == JobStatus.Failed)
         {
             Console.Error.WriteLine($"error: job {final.JobId} failed: {final.Error}");
             return ExitCodes.JobFailed;
         }
 
-        var summaryPath = Path.Combine(final.Output, ResultMerger.SummaryName);
-        AnsiConsole.MarkupLine($"[green]Done[/] in {stopwatch.Elapsed.TotalSeconds:F1} s: {final.ImagesOk} images classified, {final.ImagesFailed} errors ({final.ImagesOk + final.ImagesFailed} lines).");
-        AnsiConsole.MarkupLine($"Predictions: [blue]{Markup.Escape(Path.Combine(final.Output, ResultMerger.PredictionsName))}[/]");
+        var summaryPath = Path.Combine(final.Output, JobOutputLayout.SummaryName);
+        if (final.Status == JobStatus.Cancelled)
+        {
+            AnsiConsole.MarkupLine($"[yellow]Cancelled[/] after {elapsed.TotalSeconds:F1} s: {final.ImagesOk} images classified, {final.ImagesFailed} errors, " +
+                $"{final.ImagesNotClassified} not classified ({final.ImagesOk + final.ImagesFailed} lines).");
+        }
+        else
+        {
+            AnsiConsole.MarkupLine($"[green]Done[/] in {elapsed.TotalSeconds:F1} s: {final.ImagesOk} images classified, {final.ImagesFailed} errors ({final.ImagesOk + final.ImagesFailed} lines).");
+        }
+
+        AnsiConsole.MarkupLine($"Predictions: [blue]{Markup.Escape(Path.Combine(final.Output, JobOutputLayout.PredictionsName))}[/]");
         AnsiConsole.MarkupLine($"Summary:     [blue]{Markup.Escape(summaryPath)}[/]");
         SummaryPrinter.Print(summaryPath);
-        return final.Status == JobStatus.Completed ? ExitCodes.Ok : ExitCodes.CompletedWithErrors;
+        return ExitCodes.ForJob(final.Status);
+    }
+
+    private static void RemoveState(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException e)
+        {
+            // A leftover temporary folder harms nothing; say where it is.
+            Console.Error.WriteLine($"warning: could not remove the job state in {directory}: {e.Message}");
+        }
     }
 }

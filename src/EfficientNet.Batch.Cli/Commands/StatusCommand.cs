@@ -1,21 +1,39 @@
 using System.CommandLine;
+using EfficientNet.Batch.Contracts.Api;
 
 namespace EfficientNet.Batch.Cli.Commands;
 
-/// <summary><c>effnet status JOB</c>: a job's state and progress, from a running coordinator.</summary>
+/// <summary><c>effnet status JOB [--watch]</c>: a job's state and progress, from a running coordinator.</summary>
 internal static class StatusCommand
 {
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
     public static Command Create()
     {
         var job = new Argument<Guid>("JOB") { Description = "Job id (as printed by `effnet submit`)." };
-        var coordinator = CoordinatorClient.CreateOption();
-        var command = new Command("status", "Show a job's state and progress.") { job, coordinator };
-        command.SetAction(async (parse, ct) =>
+        var watch = new Option<bool>("--watch", "-w")
         {
-            using var client = CoordinatorClient.Create(parse.GetRequiredValue(coordinator));
-            using var response = await client.GetAsync($"jobs/{parse.GetRequiredValue(job)}", ct);
-            return await CoordinatorClient.PrintAsync(response, ct);
+            Description = "Follow the job until it ends, then exit with its outcome (0 Completed, 4 CompletedWithErrors, 1 Failed, 130 Cancelled).",
+        };
+        var coordinator = CoordinatorClient.CreateOption();
+        var command = new Command("status", "Show a job's state and progress.") { job, watch, coordinator };
+        command.SetAction((parse, ct) =>
+        {
+            var path = $"jobs/{parse.GetRequiredValue(job)}";
+            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), client => parse.GetValue(watch)
+                ? WatchAsync(client, path, ct)
+                : client.PrintAsync(HttpMethod.Get, path, null, ct));
         });
         return command;
+    }
+
+    private static async Task<int> WatchAsync(CoordinatorClient client, string path, CancellationToken cancellationToken)
+    {
+        var final = await ProgressDisplay.WaitAsync(
+            async () => ProgressReading.Of(await client.GetAsync<JobView>(path, cancellationToken)),
+            WatchInterval,
+            cancellationToken);
+        Console.Out.WriteLine(ProgressDisplay.Outcome(final));
+        return ExitCodes.ForJob(final.Status);
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Batch.Contracts.Api;
 
 namespace EfficientNet.Batch.Cli.Commands;
 
@@ -9,26 +10,26 @@ internal static class SubmitCommand
     {
         var dataset = new Argument<string>("DATASET") { Description = "Dataset location as the coordinator sees it (az://container/prefix, a manifest, or a path)." };
         var model = new Option<string>("--model", "-m") { Description = "Model id.", Required = true };
-        var output = new Option<string?>("--out", "-o") { Description = "Output location (default: the coordinator's)." };
+        var output = new Option<string?>("--out", "-o") { Description = "Output location (default: the coordinator's, plus the job id)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Take over the output of a finished job that overlaps this one's (refused otherwise)." };
         var coordinator = CoordinatorClient.CreateOption();
         var options = new JobOptions();
-        var command = new Command("submit", "Submit a job to a running coordinator.") { dataset, model, output, coordinator };
+        var command = new Command("submit", "Submit a job to a running coordinator.") { dataset, model, output, overwrite, coordinator };
         options.AddTo(command, embedded: false);
-        command.SetAction(async (parse, ct) =>
+        command.SetAction((parse, ct) =>
         {
             var values = options.Read(parse);
-            using var client = CoordinatorClient.Create(parse.GetRequiredValue(coordinator));
-            using var response = await CoordinatorClient.PostJsonAsync(client, "jobs", new
-            {
-                dataset = parse.GetRequiredValue(dataset),
-                model = parse.GetRequiredValue(model),
-                output = parse.GetValue(output),
-                shardSize = values.ShardSize,
-                topK = values.TopK,
-                randomWeights = values.RandomWeights,
-                seed = values.Seed,
-            }, ct);
-            return await CoordinatorClient.PrintAsync(response, ct);
+            var request = new JobRequest(
+                parse.GetRequiredValue(dataset),
+                parse.GetRequiredValue(model),
+                parse.GetValue(output),
+                values.ShardSize,
+                values.TopK,
+                values.RandomWeights,
+                values.Seed,
+                values.Priority,
+                parse.GetValue(overwrite));
+            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), client => client.PrintAsync(HttpMethod.Post, "jobs", request, ct));
         });
         return command;
     }

@@ -18,7 +18,29 @@ public sealed class CoordinatorOptions
     [Range(1, 10_000)]
     public int DefaultShardSize { get; set; } = 256;
 
-    /// <summary>After this long an unfinished merge by another (dead) coordinator is taken over.</summary>
-    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
-    public TimeSpan FinalizeLeaseTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>A merge lease not renewed for this long belongs to a dead coordinator and is taken over. The holder
+    /// renews it every third of this while it merges.</summary>
+    [Range(typeof(TimeSpan), "00:00:03", "1.00:00:00")]
+    public TimeSpan FinalizeLeaseTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often the sweep looks for jobs to finish: a dispatch that never happened (broker down at submit,
+    /// coordinator killed while dispatching), a merge that was interrupted, a cancelled job to close, finished jobs
+    /// past <see cref="Retention"/>. It also runs once at start-up.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long <c>POST /jobs</c> waits for the broker to take the dispatch request. When it does not, the job is
+    /// still accepted (it is stored) and the sweep dispatches it once the broker is back.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan SubmitTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>After a cancel, how long running shards get to stop or commit before the job is closed as Cancelled
+    /// (it closes sooner when every shard has reported).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan CancelGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Finished jobs' state (record, shard outcomes) is removed this long after they finished; their outputs
+    /// stay. Unset: kept until <c>DELETE /jobs/{id}</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan? Retention { get; set; }
 }

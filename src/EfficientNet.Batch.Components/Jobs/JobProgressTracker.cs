@@ -3,19 +3,25 @@ using System.Collections.Concurrent;
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
-/// In-memory view of which shards of each job are done, so that a shard event costs O(1) instead of a listing of
-/// every outcome. It is loaded from the durable outcomes the first time a job is touched (e.g. after a restart), and
-/// the durable outcomes are listed once more before a job is merged.
+/// In-memory view of the shards of each unfinished job: which have an outcome, which a worker has started, which were
+/// skipped for a cancel. A shard event costs O(1) instead of a listing of every outcome. It is loaded from the durable
+/// outcomes the first time a job is touched (e.g. after a restart), and the durable outcomes are listed once more
+/// before a job is merged. Finished jobs are forgotten: their counts are in the job record.
 /// </summary>
-public sealed class JobProgressTracker
+public sealed class JobProgressTracker(TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, Lazy<Task<JobProgress>>> _jobs = new();
 
-    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<Task<IReadOnlyList<ShardOutcome>>> load)
-    {
-        var progress = await GetAsync(jobId, load);
-        return progress.Add(outcome);
-    }
+    public int TrackedJobs => _jobs.Count;
+
+    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+        (await GetAsync(jobId, load)).Add(outcome, clock.GetUtcNow());
+
+    public async Task<JobProgressSnapshot> StartedAsync(Guid jobId, int shardIndex, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+        (await GetAsync(jobId, load)).Start(shardIndex, clock.GetUtcNow());
+
+    public async Task<JobProgressSnapshot> SkippedAsync(Guid jobId, int shardIndex, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+        (await GetAsync(jobId, load)).Skip(shardIndex);
 
     public async Task<JobProgressSnapshot> GetSnapshotAsync(Guid jobId, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
         (await GetAsync(jobId, load)).Snapshot();
@@ -27,9 +33,10 @@ public sealed class JobProgressTracker
         var lazy = _jobs.GetOrAdd(jobId, _ => new Lazy<Task<JobProgress>>(async () =>
         {
             var progress = new JobProgress();
+            var now = clock.GetUtcNow();
             foreach (var outcome in await load())
             {
-                progress.Add(outcome);
+                progress.Add(outcome, now);
             }
 
             return progress;
@@ -49,10 +56,13 @@ public sealed class JobProgressTracker
     {
         private readonly Lock _gate = new();
         private readonly Dictionary<int, ShardOutcome> _shards = [];
+        private readonly HashSet<int> _running = [];
+        private readonly HashSet<int> _skipped = [];
         private long _ok;
         private long _failed;
+        private DateTimeOffset? _firstStarted;
 
-        public JobProgressSnapshot Add(ShardOutcome outcome)
+        public JobProgressSnapshot Add(ShardOutcome outcome, DateTimeOffset now)
         {
             lock (_gate)
             {
@@ -63,9 +73,40 @@ public sealed class JobProgressTracker
                 }
 
                 _shards[outcome.ShardIndex] = outcome;
+                _running.Remove(outcome.ShardIndex);
+                _skipped.Remove(outcome.ShardIndex);
                 _ok += outcome.ImagesOk;
                 _failed += outcome.ImagesFailed;
-                return new JobProgressSnapshot(_shards.Count, _ok, _failed);
+                _firstStarted ??= now - TimeSpan.FromSeconds(Math.Max(0, outcome.Seconds));
+                return SnapshotLocked();
+            }
+        }
+
+        public JobProgressSnapshot Start(int shardIndex, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                if (!_shards.ContainsKey(shardIndex))
+                {
+                    _running.Add(shardIndex);
+                }
+
+                _firstStarted ??= now;
+                return SnapshotLocked();
+            }
+        }
+
+        public JobProgressSnapshot Skip(int shardIndex)
+        {
+            lock (_gate)
+            {
+                _running.Remove(shardIndex);
+                if (!_shards.ContainsKey(shardIndex))
+                {
+                    _skipped.Add(shardIndex);
+                }
+
+                return SnapshotLocked();
             }
         }
 
@@ -73,10 +114,34 @@ public sealed class JobProgressTracker
         {
             lock (_gate)
             {
-                return new JobProgressSnapshot(_shards.Count, _ok, _failed);
+                return SnapshotLocked();
             }
+        }
+
+        private JobProgressSnapshot SnapshotLocked()
+        {
+            var failedShards = _shards.Values.Count(o => !o.Succeeded);
+            return new JobProgressSnapshot(_shards.Count - failedShards, failedShards, _running.Count, _skipped.Count, _ok, _failed, _firstStarted);
         }
     }
 }
 
-public sealed record JobProgressSnapshot(int ShardsDone, long ImagesOk, long ImagesFailed);
+/// <param name="ShardsSucceeded">Shards classified and committed by a worker.</param>
+/// <param name="ShardsFailed">Shards that failed after every retry.</param>
+/// <param name="ShardsRunning">Started by a worker, no outcome yet.</param>
+/// <param name="ShardsSkipped">Not classified because the job was cancelled.</param>
+/// <param name="FirstStartedAt">When the first shard started (the start of the rate's window), if known.</param>
+public sealed record JobProgressSnapshot(
+    int ShardsSucceeded,
+    int ShardsFailed,
+    int ShardsRunning,
+    int ShardsSkipped,
+    long ImagesOk,
+    long ImagesFailed,
+    DateTimeOffset? FirstStartedAt)
+{
+    public static readonly JobProgressSnapshot Empty = new(0, 0, 0, 0, 0, 0, null);
+
+    /// <summary>Shards with a durable outcome.</summary>
+    public int ShardsDone => ShardsSucceeded + ShardsFailed;
+}

@@ -1,32 +1,9 @@
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
-public enum JobStatus
-{
-    /// <summary>Accepted; the dataset is not listed yet.</summary>
-    Submitted,
-
-    /// <summary>Shards are dispatched; waiting for workers.</summary>
-    Running,
-
-    /// <summary>Every shard done and the outputs committed; some images may be error records.</summary>
-    Completed,
-
-    /// <summary>Outputs committed, but at least one whole shard failed (its images are error records).</summary>
-    CompletedWithErrors,
-
-    /// <summary>The job could not run at all (e.g. the dataset cannot be listed).</summary>
-    Failed,
-}
-
-public static class JobStatusExtensions
-{
-    /// <summary>The job will not change any more.</summary>
-    public static bool IsTerminal(this JobStatus status) => status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Failed;
-}
-
-/// <summary>The durable state of a job, stored as <c>jobs/{id}/job.json</c> in the coordinator's state store.</summary>
+/// <summary>The durable state of a job, stored as <c>jobs/{id}.json</c> in the coordinator's state store.</summary>
 public sealed record JobRecord
 {
     public required Guid JobId { get; init; }
@@ -40,7 +17,14 @@ public sealed record JobRecord
 
     public required DateTimeOffset SubmittedAt { get; init; }
 
+    /// <summary>Set once the shards are planned (<see cref="ShardCount"/> and <see cref="ImageCount"/> known), before
+    /// the first shard message is sent, so that a shard event can never arrive for an unplanned job.</summary>
+    public DateTimeOffset? PlannedAt { get; init; }
+
+    /// <summary>Set once every shard message was sent.</summary>
     public DateTimeOffset? DispatchedAt { get; init; }
+
+    public DateTimeOffset? CancelRequestedAt { get; init; }
 
     public DateTimeOffset? CompletedAt { get; init; }
 
@@ -51,12 +35,21 @@ public sealed record JobRecord
     /// <summary>Files under the dataset prefix that are not images (listed, not classified).</summary>
     public long SkippedFiles { get; init; }
 
+    /// <summary>Final counts, written when the job ends (so that a finished job's status needs no shard listing).</summary>
+    public JobTotals? Totals { get; init; }
+
+    /// <summary>A later job that was allowed to overwrite this one's output (<c>"overwrite": true</c>).</summary>
+    public Guid? OutputTakenOverBy { get; init; }
+
     public string? Error { get; init; }
 
     public bool IsTerminal => Status.IsTerminal();
 }
 
-/// <summary>What became of one shard, stored as <c>jobs/{id}/shards/{index}.json</c>.</summary>
+/// <summary>What a finished job produced.</summary>
+public sealed record JobTotals(int ShardsDone, int ShardsFailed, int ShardsSkipped, long ImagesOk, long ImagesFailed, long ImagesNotClassified);
+
+/// <summary>What became of one shard, stored as <c>shards/{id}/{index}.json</c>.</summary>
 public sealed record ShardOutcome(
     int ShardIndex,
     bool Succeeded,
@@ -71,5 +64,9 @@ public sealed record ShardOutcome(
     Preprocessing? Preprocessing = null,
     string? Precision = null);
 
-/// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once.</summary>
-public sealed record FinalizeLease(string Owner, DateTimeOffset AcquiredAt);
+/// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once. The holder
+/// renews <see cref="RenewedAt"/> while it merges; a lease not renewed for the lease timeout belongs to a dead one.</summary>
+public sealed record FinalizeLease(string Owner, DateTimeOffset AcquiredAt, DateTimeOffset? RenewedAt = null)
+{
+    public DateTimeOffset LastSeen => RenewedAt ?? AcquiredAt;
+}

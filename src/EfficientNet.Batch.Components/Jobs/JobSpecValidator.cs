@@ -33,7 +33,7 @@ public sealed class JobSpecValidator(IStorageResolver storage)
         }
         else if (!ModelCatalogue.TryGet(spec.Model, out _))
         {
-            errors.Add($"'model': unknown model '{spec.Model}'. Known: {string.Join(", ", ModelCatalogue.All.Select(v => v.Id))}.");
+            errors.Add($"'model': unknown model {Quote.Input(spec.Model)}. Known: {string.Join(", ", ModelCatalogue.All.Select(v => v.Id))}.");
         }
 
         if (spec.ShardSize is < ShardPlanner.MinShardSize or > ShardPlanner.MaxShardSize)
@@ -62,13 +62,8 @@ public sealed class JobSpecValidator(IStorageResolver storage)
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or UriFormatException)
         {
-            errors.Add($"'{field}': {e.Message}");
+            errors.Add($"'{field}' {Quote.Input(location)}: {Quote.Message(e.Message)}");
         }
     }
 }
 
-public sealed class JobValidationException(IReadOnlyList<string> errors)
-    : Exception("The job request is invalid: " + string.Join(" ", errors))
-{
-    public IReadOnlyList<string> Errors { get; } = errors;
-}

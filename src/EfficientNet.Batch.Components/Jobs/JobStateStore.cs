@@ -8,17 +8,58 @@ namespace EfficientNet.Batch.Components.Jobs;
 /// <summary>
 /// Durable job state in blob storage, so that a restarted coordinator picks its jobs up again.
 /// Layout under the state prefix: <c>jobs/{id}.json</c> (the record), <c>shards/{id}/{index}.json</c> (one outcome per
-/// finished shard) and <c>leases/{id}.json</c> (who merges the job). Records are updated with optimistic concurrency.
+/// finished shard) and <c>leases/{id}.json</c> (who merges the job). Records are updated with optimistic concurrency,
+/// and every write also updates the in-memory <see cref="JobIndex"/>.
 /// </summary>
-public sealed class JobStateStore(IBlobStore store, string prefix)
+public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex index) : IDisposable
 {
     private const int PageSize = 1000;
+    private readonly SemaphoreSlim _loading = new(1, 1);
+    private volatile bool _loaded;
+
+    public void Dispose() => _loading.Dispose();
 
     public string Describe() => store.Describe(prefix);
+
+    /// <summary>The location of the state, as a location string (for the output-overlap check).</summary>
+    public string Location => store.Describe(prefix);
+
+    public JobIndex Index => index;
+
+    /// <summary>Fills <see cref="Index"/> from storage the first time it is needed (one listing per process).</summary>
+    public async Task<JobIndex> LoadIndexAsync(CancellationToken cancellationToken)
+    {
+        if (_loaded)
+        {
+            return index;
+        }
+
+        await _loading.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_loaded)
+            {
+                await foreach (var record in ListAsync(cancellationToken))
+                {
+                    index.AddLoaded(record);
+                }
+
+                index.LoadingFinished();
+                _loaded = true;
+            }
+        }
+        finally
+        {
+            _loading.Release();
+        }
+
+        return index;
+    }
 
     public async Task CreateAsync(JobRecord record, CancellationToken cancellationToken)
     {
         await WriteJsonAsync(RecordKey(record.JobId), record, IndentedJobJsonContext.Default.JobRecord, WriteCondition.Absent, cancellationToken);
+        index.Upsert(record);
     }
 
     public async Task<JobRecord?> GetAsync(Guid jobId, CancellationToken cancellationToken) =>
@@ -31,7 +72,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
         for (var attempt = 1; ; attempt++)
         {
             var current = await ReadJsonAsync(RecordKey(jobId), JobJsonContext.Default.JobRecord, cancellationToken)
-                ?? throw new InvalidOperationException($"Job {jobId} does not exist in {Describe()}.");
+                ?? throw new JobNotFoundException(jobId);
             var next = change(current.Value);
             if (ReferenceEquals(next, current.Value) || next == current.Value)
             {
@@ -41,6 +82,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
             try
             {
                 await WriteJsonAsync(RecordKey(jobId), next, IndentedJobJsonContext.Default.JobRecord, WriteCondition.Matches(current.ETag), cancellationToken);
+                index.Upsert(next);
                 return next;
             }
             catch (BlobConditionFailedException) when (attempt < 20)
@@ -50,6 +92,8 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
         }
     }
 
+    /// <summary>Every job record in storage. An object under <c>jobs/</c> that is not a job record is skipped, so a
+    /// stray file cannot stop the coordinator.</summary>
     public async IAsyncEnumerable<JobRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var entry in store.ListAllAsync(Join("jobs/"), PageSize, cancellationToken))
@@ -59,17 +103,46 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
                 continue;
             }
 
-            var record = await ReadJsonAsync(entry.Key, JobJsonContext.Default.JobRecord, cancellationToken);
-            if (record is not null)
+            (JobRecord Value, string ETag)? record;
+            try
             {
-                yield return record.Value.Value;
+                record = await ReadJsonAsync(entry.Key, JobJsonContext.Default.JobRecord, cancellationToken);
+            }
+            catch (JsonException)
+            {
+                continue;
+            }
+
+            if (record is { Value: { Spec: not null, Output: not null } value })
+            {
+                yield return value;
             }
         }
     }
 
-    /// <summary>Records a shard's outcome. Idempotent: a redelivered event overwrites the same object.</summary>
-    public Task WriteShardOutcomeAsync(Guid jobId, ShardOutcome outcome, CancellationToken cancellationToken) =>
-        WriteJsonAsync(Join($"shards/{jobId:N}/{outcome.ShardIndex:D6}.json"), outcome, JobJsonContext.Default.ShardOutcome, WriteCondition.None, cancellationToken);
+    /// <summary>Records a shard's outcome. A success always wins (a redelivered event overwrites the same object); a
+    /// failure is written only if the shard has no outcome yet, so it never replaces a committed success. Returns
+    /// false when the outcome was not written.</summary>
+    public async Task<bool> WriteShardOutcomeAsync(Guid jobId, ShardOutcome outcome, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteJsonAsync(
+                OutcomeKey(jobId, outcome.ShardIndex),
+                outcome,
+                JobJsonContext.Default.ShardOutcome,
+                outcome.Succeeded ? WriteCondition.None : WriteCondition.Absent,
+                cancellationToken);
+            return true;
+        }
+        catch (BlobConditionFailedException) when (!outcome.Succeeded)
+        {
+            return false;
+        }
+    }
+
+    public async Task<ShardOutcome?> GetShardOutcomeAsync(Guid jobId, int shardIndex, CancellationToken cancellationToken) =>
+        (await ReadJsonAsync(OutcomeKey(jobId, shardIndex), JobJsonContext.Default.ShardOutcome, cancellationToken))?.Value;
 
     public async Task<IReadOnlyList<ShardOutcome>> ListShardOutcomesAsync(Guid jobId, CancellationToken cancellationToken)
     {
@@ -86,11 +159,11 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
         return outcomes;
     }
 
-    /// <summary>Takes the right to merge a job. A lease older than <paramref name="staleAfter"/> is taken over, so a
-    /// coordinator that died while merging does not block the job forever.</summary>
+    /// <summary>Takes the right to merge a job. A lease not renewed for <paramref name="staleAfter"/> is taken over,
+    /// so a coordinator that died while merging blocks the job for no longer than that.</summary>
     public async Task<bool> TryAcquireFinalizeLeaseAsync(Guid jobId, string owner, DateTimeOffset now, TimeSpan staleAfter, CancellationToken cancellationToken)
     {
-        var key = Join($"leases/{jobId:N}.json");
+        var key = LeaseKey(jobId);
         var lease = new FinalizeLease(owner, now);
         try
         {
@@ -100,7 +173,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
         catch (BlobConditionFailedException)
         {
             var existing = await ReadJsonAsync(key, JobJsonContext.Default.FinalizeLease, cancellationToken);
-            if (existing is null || now - existing.Value.Value.AcquiredAt < staleAfter)
+            if (existing is null || now - existing.Value.Value.LastSeen < staleAfter)
             {
                 return false;
             }
@@ -117,13 +190,54 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
         }
     }
 
+    /// <summary>Shows that the holder of a merge lease is alive. Returns false when the lease was lost (taken over).</summary>
+    public async Task<bool> RenewFinalizeLeaseAsync(Guid jobId, string owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var existing = await ReadJsonAsync(LeaseKey(jobId), JobJsonContext.Default.FinalizeLease, cancellationToken);
+        if (existing is null || existing.Value.Value.Owner != owner)
+        {
+            return false;
+        }
+
+        try
+        {
+            await WriteJsonAsync(
+                LeaseKey(jobId), existing.Value.Value with { RenewedAt = now }, JobJsonContext.Default.FinalizeLease,
+                WriteCondition.Matches(existing.Value.ETag), cancellationToken);
+            return true;
+        }
+        catch (BlobConditionFailedException)
+        {
+            return false;
+        }
+    }
+
     public async Task ReleaseFinalizeLeaseAsync(Guid jobId, CancellationToken cancellationToken) =>
-        await store.DeleteAsync(Join($"leases/{jobId:N}.json"), cancellationToken);
+        await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
+
+    /// <summary>Removes everything stored about a job (record, shard outcomes, lease).</summary>
+    public async Task DeleteAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var entry in store.ListAllAsync(Join($"shards/{jobId:N}/"), PageSize, cancellationToken))
+        {
+            keys.Add(entry.Key);
+        }
+
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (key, ct) =>
+            await store.DeleteAsync(key, ct));
+        await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
+        await store.DeleteAsync(RecordKey(jobId), cancellationToken);
+        index.Remove(jobId);
+    }
 
     private string RecordKey(Guid jobId) => Join($"jobs/{jobId:N}.json");
 
-    private string Join(string key) => BlobKey.Join(prefix, key);
+    private string OutcomeKey(Guid jobId, int shardIndex) => Join($"shards/{jobId:N}/{shardIndex:D6}.json");
 
+    private string LeaseKey(Guid jobId) => Join($"leases/{jobId:N}.json");
+
+    private string Join(string key) => BlobKey.Join(prefix, key);
 
     private async Task WriteJsonAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo, WriteCondition condition, CancellationToken cancellationToken)
     {
@@ -165,4 +279,10 @@ public sealed class JobStateStore(IBlobStore store, string prefix)
 
         throw new InvalidOperationException($"'{store.Describe(key)}' keeps changing while being read.");
     }
+}
+
+/// <summary>No job with this id is stored.</summary>
+public sealed class JobNotFoundException(Guid jobId) : Exception($"Job {jobId} does not exist.")
+{
+    public Guid JobId { get; } = jobId;
 }

@@ -1,3 +1,5 @@
+using EfficientNet.Batch.Contracts.Api;
+
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>summary.json: what ran, on what, how fast, and what came out.</summary>
@@ -31,6 +33,15 @@ public sealed record JobSummary
     public required long ImagesFailed { get; init; }
 
     public required IReadOnlyDictionary<string, long> ErrorsByKind { get; init; }
+
+    /// <summary>Images the dataset listed for this job.</summary>
+    public long ImagesPlanned { get; init; }
+
+    /// <summary>Images of a cancelled job that no committed shard covered (0 for a job that ran to the end).</summary>
+    public long ImagesNotClassified { get; init; }
+
+    /// <summary>When a cancel was requested (a <c>Cancelled</c> job).</summary>
+    public DateTimeOffset? CancelRequestedAt { get; init; }
 
     public required long SkippedFiles { get; init; }
 

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
 
@@ -37,6 +38,9 @@ public static class JobSummaryBuilder
             ImagesOk = statistics.Ok,
             ImagesFailed = statistics.Failed,
             ErrorsByKind = new SortedDictionary<string, long>(statistics.ErrorsByKind.ToDictionary(), StringComparer.Ordinal),
+            ImagesPlanned = job.ImageCount,
+            ImagesNotClassified = Math.Max(0, job.ImageCount - statistics.Total),
+            CancelRequestedAt = job.CancelRequestedAt,
             SkippedFiles = job.SkippedFiles,
             Shards = job.ShardCount,
             FailedShards = outcomes.Where(o => !o.Succeeded).Select(o => new FailedShard(o.ShardIndex, o.Reason)).ToList(),

@@ -1,38 +1,53 @@
 using System.Text;
 using System.Text.Json;
-using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Storage;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
 /// Concatenates the shard results of a job, in shard order, into one predictions.jsonl and computes the statistics
-/// of summary.json on the way. Both outputs are committed atomically.
+/// of summary.json on the way. Both outputs are committed atomically. The merge counts what it writes: a total other
+/// than the planned one fails it, and nothing is published.
 /// </summary>
 public sealed class ResultMerger(IStorageResolver storage)
 {
-    public const string PredictionsName = "predictions.jsonl";
-    public const string SummaryName = "summary.json";
-
     public ResolvedLocation ResolveOutput(string location) => storage.Resolve(location);
 
-    public static string PredictionsLocation(JobRecord job) => StorageKeys.JoinLocation(job.Output, PredictionsName);
-
-    public static string SummaryLocation(JobRecord job) => StorageKeys.JoinLocation(job.Output, SummaryName);
-
-    public async Task<MergeStatistics> MergeAsync(JobRecord job, CancellationToken cancellationToken)
+    /// <summary>Merges the results of <paramref name="outcomes"/> (one per shard, in shard order): a succeeded shard's
+    /// worker result, or a failed shard's error records.</summary>
+    /// <param name="expectedLines">Lines the merge must write; anything else is a <see cref="MergeCountException"/>.</param>
+    public async Task<MergeStatistics> MergeAsync(JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken)
     {
         var output = storage.Resolve(job.Output);
         var statistics = new MergeStatistics();
         await output.Store.CommitAsync(
-            output.KeyFor(PredictionsName),
+            output.KeyFor(JobOutputLayout.PredictionsName),
             async (destination, ct) =>
             {
-                for (var shard = 0; shard < job.ShardCount; shard++)
+                foreach (var outcome in outcomes)
                 {
-                    var key = output.KeyFor(ShardPlanner.ResultKey(shard));
-                    await using var source = await output.Store.OpenReadAsync(key, ct);
-                    await CopyLinesAsync(source, destination, statistics, ct);
+                    var key = output.KeyFor(outcome.Succeeded
+                        ? JobOutputLayout.ResultKey(job.JobId, outcome.ShardIndex)
+                        : JobOutputLayout.FailedResultKey(job.JobId, outcome.ShardIndex));
+                    var before = statistics.Total;
+                    await using (var source = await output.Store.OpenReadAsync(key, ct))
+                    {
+                        await CopyLinesAsync(source, destination, statistics, ct);
+                    }
+
+                    var lines = statistics.Total - before;
+                    if (lines != outcome.ImagesOk + outcome.ImagesFailed)
+                    {
+                        throw new MergeCountException(
+                            $"Shard {outcome.ShardIndex} of job {job.JobId} has {lines} result lines but its outcome reports " +
+                            $"{outcome.ImagesOk + outcome.ImagesFailed} images ({output.Describe(key)}).");
+                    }
+                }
+
+                if (statistics.Total != expectedLines)
+                {
+                    throw new MergeCountException(
+                        $"The merge of job {job.JobId} wrote {statistics.Total} lines, but {expectedLines} were planned; nothing was published.");
                 }
             },
             cancellationToken);
@@ -43,7 +58,7 @@ public sealed class ResultMerger(IStorageResolver storage)
     {
         var output = storage.Resolve(job.Output);
         await output.Store.CommitAsync(
-            output.KeyFor(SummaryName),
+            output.KeyFor(JobOutputLayout.SummaryName),
             (destination, ct) => JsonSerializer.SerializeAsync(destination, summary, IndentedJobJsonContext.Default.JobSummary, ct),
             cancellationToken);
     }
@@ -66,6 +81,9 @@ public sealed class ResultMerger(IStorageResolver storage)
         }
     }
 }
+
+/// <summary>The merge did not write the planned number of lines: the job fails rather than publish a wrong file.</summary>
+public sealed class MergeCountException(string message) : Exception(message);
 
 /// <summary>Counts gathered while merging.</summary>
 public sealed class MergeStatistics

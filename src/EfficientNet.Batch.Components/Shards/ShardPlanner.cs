@@ -28,7 +28,4 @@ public static class ShardPlanner
 
         return shards;
     }
-
-    /// <summary>Deterministic name of a shard's result, so that a redelivered message overwrites, never duplicates.</summary>
-    public static string ResultKey(int shardIndex) => $"shards/shard-{shardIndex:D6}.jsonl";
 }

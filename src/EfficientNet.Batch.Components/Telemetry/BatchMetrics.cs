@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Contracts;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -6,9 +7,9 @@ namespace EfficientNet.Batch.Components.Telemetry;
 /// <summary>The project's own traces and metrics. Names follow the OpenTelemetry conventions (dotted, unit suffix-free).</summary>
 public static class BatchMetrics
 {
-    public const string Name = "EfficientNet.Batch";
+    public const string Name = TelemetryNames.Meter;
 
-    public static readonly ActivitySource ActivitySource = new(Name);
+    public static readonly ActivitySource ActivitySource = new(TelemetryNames.ActivitySource);
 
     private static readonly Meter Meter = new(Name);
 

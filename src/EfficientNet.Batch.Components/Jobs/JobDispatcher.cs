@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using EfficientNet.Batch.Components.Shards;
+using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
+using EfficientNet.Batch.Models.Catalogue;
+using Microsoft.Extensions.Logging;
+
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>
+/// Lists a stored job's dataset, plans its shards and sends one message per shard at the job's priority. The plan is
+/// recorded before the first message goes out, so no shard event can arrive for an unplanned job. Safe to repeat
+/// (after a crash, or a duplicate request): shard results have deterministic names, so a repeated dispatch
+/// overwrites rather than duplicates.
+/// </summary>
+public sealed partial class JobDispatcher(
+    JobStateStore state,
+    DatasetLister datasets,
+    IShardDispatcher shards,
+    JobFinalizer finalizer,
+    TimeProvider clock,
+    ILogger<JobDispatcher> logger)
+{
+    private readonly ConcurrentDictionary<Guid, byte> _inFlight = new();
+
+    /// <summary>This process is dispatching the job right now.</summary>
+    public bool IsDispatching(Guid jobId) => _inFlight.ContainsKey(jobId);
+
+    public async Task DispatchAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        if (!_inFlight.TryAdd(jobId, 0))
+        {
+            return;
+        }
+
+        try
+        {
+            await DispatchOnceAsync(jobId, cancellationToken);
+        }
+        finally
+        {
+            _inFlight.TryRemove(jobId, out _);
+        }
+    }
+
+    private async Task DispatchOnceAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        var record = await state.GetAsync(jobId, cancellationToken);
+        if (record is null || record.IsTerminal || record.DispatchedAt is not null)
+        {
+            return;
+        }
+
+        if (record.Status == JobStatus.Cancelling)
+        {
+            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
+            return;
+        }
+
+        DatasetListing listing;
+        try
+        {
+            listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken);
+        }
+        catch (DatasetException e)
+        {
+            LogDatasetFailed(e, jobId, Quote.Input(record.Spec.Dataset));
+            await FailAsync(jobId, e.Message, cancellationToken);
+            return;
+        }
+
+        if (record.PlannedAt is not null && listing.Images.Count != record.ImageCount)
+        {
+            await FailAsync(
+                jobId,
+                $"The dataset changed while the job was being dispatched: {record.ImageCount} images were planned, {listing.Images.Count} are listed now. Submit the job again.",
+                cancellationToken);
+            return;
+        }
+
+        var plan = ShardPlanner.Plan(listing.Images, record.Spec.ShardSize);
+        var now = clock.GetUtcNow();
+        record = await state.UpdateAsync(
+            jobId,
+            r => r.IsTerminal || r.Status == JobStatus.Cancelling
+                ? r
+                : r with
+                {
+                    Status = JobStatus.Running,
+                    ShardCount = plan.Count,
+                    ImageCount = listing.Images.Count,
+                    SkippedFiles = listing.SkippedFiles,
+                    PlannedAt = r.PlannedAt ?? now,
+                },
+            cancellationToken);
+        if (record.Status != JobStatus.Running)
+        {
+            // Cancelled while the dataset was listed: nothing was sent.
+            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
+            return;
+        }
+
+        var model = new ModelRef(ModelCatalogue.Get(record.Spec.Model).Id, record.Spec.RandomWeights, record.Spec.Seed);
+        var messages = plan
+            .Select((images, index) => new ClassifyShard(
+                jobId, index, plan.Count, model, listing.Root, images, record.Output, JobOutputLayout.ResultKey(jobId, index), record.Spec.TopK,
+                JobOutputLayout.CancelMarkerKey(jobId)))
+            .ToList();
+        await shards.DispatchAsync(messages, record.Spec.Priority, cancellationToken);
+        await state.UpdateAsync(jobId, r => r.DispatchedAt is null ? r with { DispatchedAt = clock.GetUtcNow() } : r, cancellationToken);
+        BatchMetrics.ShardsDispatched.Add(messages.Count);
+        LogDispatched(jobId, listing.Images.Count, plan.Count, listing.SkippedFiles, record.Spec.Priority);
+    }
+
+    private Task<JobRecord> FailAsync(Guid jobId, string error, CancellationToken cancellationToken) =>
+        state.UpdateAsync(
+            jobId,
+            r => r.IsTerminal ? r : r with { Status = JobStatus.Failed, Error = error, CompletedAt = clock.GetUtcNow(), Totals = new JobTotals(0, 0, 0, 0, 0, r.ImageCount) },
+            cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} dispatched: {Images} images in {Shards} shards ({Skipped} non-image files skipped), priority {Priority}")]
+    private partial void LogDispatched(Guid jobId, int images, int shards, long skipped, JobPriority priority);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: dataset {Dataset} cannot be listed")]
+    private partial void LogDatasetFailed(Exception exception, Guid jobId, string dataset);
+}

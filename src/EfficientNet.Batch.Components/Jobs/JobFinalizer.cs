@@ -1,0 +1,166 @@
+using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>
+/// Ends a job: merges its shard results into predictions.jsonl, writes summary.json and records the final status.
+/// A running job is merged once every shard has a durable outcome; a cancelled one once every shard reported or the
+/// cancel grace period passed, with the shards committed so far. A merge lease, renewed while merging, keeps two
+/// coordinators from merging the same job, and a dead coordinator's lease is taken over after
+/// <see cref="CoordinatorOptions.FinalizeLeaseTimeout"/>.
+/// </summary>
+public sealed partial class JobFinalizer(
+    JobStateStore state,
+    JobProgressTracker progress,
+    ResultMerger merger,
+    IJobEventPublisher events,
+    IOptions<CoordinatorOptions> options,
+    TimeProvider clock,
+    ILogger<JobFinalizer> logger)
+{
+    private readonly string _owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    /// <summary>Merges the job if it is ready and no other coordinator is merging it. Returns true when this call ended
+    /// the job.</summary>
+    public async Task<bool> TryFinalizeAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        var record = await state.GetAsync(jobId, cancellationToken);
+        if (record is null || record.IsTerminal)
+        {
+            return false;
+        }
+
+        var cancelling = record.Status == JobStatus.Cancelling;
+        if (!cancelling && record.PlannedAt is null)
+        {
+            return false;
+        }
+
+        var outcomes = (await state.ListShardOutcomesAsync(jobId, cancellationToken))
+            .Where(o => o.ShardIndex >= 0 && o.ShardIndex < record.ShardCount)
+            .GroupBy(o => o.ShardIndex)
+            .Select(g => g.Last())
+            .OrderBy(o => o.ShardIndex)
+            .ToList();
+        if (outcomes.Count < record.ShardCount && !(cancelling && await CancelSettledAsync(record, cancellationToken)))
+        {
+            return false;
+        }
+
+        if (!await state.TryAcquireFinalizeLeaseAsync(jobId, _owner, clock.GetUtcNow(), options.Value.FinalizeLeaseTimeout, cancellationToken))
+        {
+            return false;
+        }
+
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = RenewWhileMergingAsync(jobId, renewal.Token);
+        try
+        {
+            await FinalizeAsync(record, outcomes, cancelling, cancellationToken);
+        }
+        finally
+        {
+            await renewal.CancelAsync();
+            await heartbeat;
+            await state.ReleaseFinalizeLeaseAsync(jobId, CancellationToken.None);
+        }
+
+        progress.Forget(jobId);
+        return true;
+    }
+
+    private async Task FinalizeAsync(JobRecord record, List<ShardOutcome> outcomes, bool cancelling, CancellationToken cancellationToken)
+    {
+        var jobId = record.JobId;
+        var expected = cancelling ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) : record.ImageCount;
+        MergeStatistics statistics;
+        try
+        {
+            statistics = await merger.MergeAsync(record, outcomes, expected, cancellationToken);
+        }
+        catch (MergeCountException e)
+        {
+            LogMergeFailed(jobId, e.Message);
+            var failedAt = clock.GetUtcNow();
+            await state.UpdateAsync(
+                jobId,
+                r => r.IsTerminal ? r : r with { Status = JobStatus.Failed, Error = e.Message, CompletedAt = failedAt, Totals = new JobTotals(0, 0, 0, 0, 0, r.ImageCount) },
+                cancellationToken);
+            await events.PublishAsync(
+                new JobCompleted(jobId, nameof(JobStatus.Failed), JobOutputLayout.PredictionsLocation(record), JobOutputLayout.SummaryLocation(record), 0, 0, 0),
+                cancellationToken);
+            BatchMetrics.JobsCompleted.Add(1, new KeyValuePair<string, object?>("effnet.job.status", nameof(JobStatus.Failed)));
+            return;
+        }
+
+        var completedAt = clock.GetUtcNow();
+        var status = cancelling ? JobStatus.Cancelled : outcomes.All(o => o.Succeeded) ? JobStatus.Completed : JobStatus.CompletedWithErrors;
+        var summary = JobSummaryBuilder.Build(record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt);
+        await merger.WriteSummaryAsync(record, summary, cancellationToken);
+        var skipped = record.ShardCount - outcomes.Count;
+        var totals = new JobTotals(
+            outcomes.Count(o => o.Succeeded), outcomes.Count(o => !o.Succeeded), skipped, statistics.Ok, statistics.Failed, summary.ImagesNotClassified);
+        await state.UpdateAsync(jobId, r => r.IsTerminal ? r : r with { Status = status, CompletedAt = completedAt, Totals = totals }, cancellationToken);
+
+        await events.PublishAsync(
+            new JobCompleted(jobId, status.ToString(), summary.Predictions, JobOutputLayout.SummaryLocation(record), statistics.Ok, statistics.Failed, summary.WallSeconds),
+            cancellationToken);
+        BatchMetrics.JobsCompleted.Add(1, new KeyValuePair<string, object?>("effnet.job.status", status.ToString()));
+        LogCompleted(jobId, status, statistics.Ok, statistics.Failed, summary.ImagesNotClassified, summary.WallSeconds);
+    }
+
+    /// <summary>A cancelled job may close with shards missing once none is running and each was skipped, or once the
+    /// grace period for running shards has passed.</summary>
+    private async Task<bool> CancelSettledAsync(JobRecord record, CancellationToken cancellationToken)
+    {
+        if (record.CancelRequestedAt is not { } requested || clock.GetUtcNow() - requested >= options.Value.CancelGracePeriod || record.PlannedAt is null)
+        {
+            return true;
+        }
+
+        var snapshot = await progress.GetSnapshotAsync(record.JobId, () => state.ListShardOutcomesAsync(record.JobId, cancellationToken));
+        return snapshot.ShardsRunning == 0 && snapshot.ShardsDone + snapshot.ShardsSkipped >= record.ShardCount;
+    }
+
+    private async Task RenewWhileMergingAsync(Guid jobId, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.FinalizeLeaseTimeout / 3, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                if (!await state.RenewFinalizeLeaseAsync(jobId, _owner, clock.GetUtcNow(), cancellationToken))
+                {
+                    LogLeaseLost(jobId);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The merge ended.
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Storage blip: the merge goes on. At worst the lease goes stale and another coordinator merges the same
+            // shards into the same objects, which changes nothing.
+            LogRenewalFailed(jobId, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} {Status}: {Ok} images classified, {Failed} errors, {NotClassified} not classified, {Seconds:F1} s")]
+    private partial void LogCompleted(Guid jobId, JobStatus status, long ok, long failed, long notClassified, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed in its merge: {Reason}")]
+    private partial void LogMergeFailed(Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: renewing the merge lease failed: {Reason}")]
+    private partial void LogRenewalFailed(Guid jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the merge lease was taken over by another coordinator while merging")]
+    private partial void LogLeaseLost(Guid jobId);
+}

@@ -1,0 +1,29 @@
+namespace EfficientNet.Batch.Components.Jobs;
+
+/// <summary>
+/// Names of the objects a job writes under its output location. Shard results are job-scoped
+/// (<c>shards/{jobId}/…</c>), so not even an overwrite of a finished job's output can mix two jobs' shards, and their
+/// names are deterministic, so a redelivered shard overwrites its own result rather than duplicating it.
+/// </summary>
+public static class JobOutputLayout
+{
+    public const string PredictionsName = "predictions.jsonl";
+    public const string SummaryName = "summary.json";
+
+    public static string ShardsFolder(Guid jobId) => $"shards/{jobId:N}";
+
+    /// <summary>A worker's result for one shard.</summary>
+    public static string ResultKey(Guid jobId, int shardIndex) => $"{ShardsFolder(jobId)}/shard-{shardIndex:D6}.jsonl";
+
+    /// <summary>The error records the coordinator writes for a shard that failed after every retry: a different name
+    /// from <see cref="ResultKey"/>, so that a late failure can never overwrite a committed success.</summary>
+    public static string FailedResultKey(Guid jobId, int shardIndex) => $"{ShardsFolder(jobId)}/shard-{shardIndex:D6}.failed.jsonl";
+
+    /// <summary>Present once the job is cancelled: a worker that missed the <c>JobCancelled</c> event still skips the
+    /// job's queued shards.</summary>
+    public static string CancelMarkerKey(Guid jobId) => $"{ShardsFolder(jobId)}/cancelled";
+
+    public static string PredictionsLocation(JobRecord job) => StorageKeys.JoinLocation(job.Output, PredictionsName);
+
+    public static string SummaryLocation(JobRecord job) => StorageKeys.JoinLocation(job.Output, SummaryName);
+}

@@ -1,0 +1,435 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+/// <summary>
+/// The coordinator's job flow without a bus or workers: the bus is replaced by recording fakes, and the tests play the
+/// workers' part by writing shard results and calling the recorder, in whatever order a real broker could deliver.
+/// </summary>
+public sealed class CoordinatorFlowTests : IDisposable
+{
+    private readonly string _work = Directory.CreateTempSubdirectory("effnet-flow-").FullName;
+    private readonly string _dataset;
+    private readonly FakeBus _bus = new();
+    private readonly ServiceProvider _services;
+
+    public CoordinatorFlowTests()
+    {
+        _dataset = TestData.DatasetOf(TestData.FirstPhotos(5).Select(p => (p, Path.GetFileName(p))));
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Production });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Coordinator:StateLocation"] = Path.Combine(_work, "state"),
+            ["Coordinator:OutputLocation"] = Path.Combine(_work, "results"),
+            ["Coordinator:SubmitTimeout"] = "00:00:00.300",
+            ["Coordinator:CancelGracePeriod"] = "00:00:00",
+            ["Coordinator:FinalizeLeaseTimeout"] = "00:00:03",
+            ["Coordinator:Retention"] = "01:00:00",
+        });
+        builder.AddCoordinatorComponents();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IShardDispatcher>(_bus));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchRequester>(_bus));
+        builder.Services.Replace(ServiceDescriptor.Singleton<IJobEventPublisher>(_bus));
+        builder.Services.AddSingleton<IHostApplicationLifetime, TestLifetime>();
+        _services = builder.Services.BuildServiceProvider();
+    }
+
+    public void Dispose()
+    {
+        _services.Dispose();
+        Directory.Delete(_work, recursive: true);
+        Directory.Delete(_dataset, recursive: true);
+    }
+
+    private T Get<T>() where T : notnull => _services.GetRequiredService<T>();
+
+    private JobSpec Spec(string? output = null, int shardSize = 2) =>
+        new() { Dataset = _dataset, Model = "efficientnet_b0", RandomWeights = true, ShardSize = shardSize, Output = output };
+
+    /// <summary>Submits (the fake bus takes the request) and dispatches a job: 5 images in 3 shards.</summary>
+    private async Task<JobRecord> DispatchedJobAsync(string? output = null)
+    {
+        var record = await Get<JobSubmission>().SubmitAsync(NewId.NextGuid(), Spec(output), overwrite: false, CancellationToken.None);
+        await Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None);
+        return (await Get<JobStateStore>().GetAsync(record.JobId, CancellationToken.None))!;
+    }
+
+    /// <summary>What a worker does for a shard: commit its result lines, then report.</summary>
+    private async Task ClassifyAsync(JobRecord job, int shard, string worker = "w1")
+    {
+        var message = _bus.Shards.Single(s => s.JobId == job.JobId && s.ShardIndex == shard);
+        var folder = Path.Combine(job.Output, "shards", job.JobId.ToString("N"));
+        Directory.CreateDirectory(folder);
+        await File.WriteAllLinesAsync(
+            Path.Combine(job.Output, message.ResultKey),
+            message.Images.Select(i => $$"""{"path":"{{i.Path}}","top":[{"index":1,"name":"goldfish","probability":0.5}]}"""));
+        await Get<ShardOutcomeRecorder>().OnClassifiedAsync(
+            new ShardClassified(job.JobId, shard, "x", message.Images.Count, 0, worker, 0.1), CancellationToken.None);
+    }
+
+    private Task<JobRecord?> ReadAsync(Guid id) => Get<JobStateStore>().GetAsync(id, CancellationToken.None);
+
+    /// <summary>For what runs in the background (the close after a cancel's grace period).</summary>
+    private async Task<JobRecord> WaitForTerminalAsync(Guid id)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if (await ReadAsync(id) is { IsTerminal: true } record)
+            {
+                return record;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return (await ReadAsync(id))!;
+    }
+
+    private static List<string> Lines(JobRecord job) => [.. File.ReadAllLines(Path.Combine(job.Output, "predictions.jsonl"))];
+
+    [Fact]
+    public async Task Shards_are_sent_at_the_jobs_priority_with_job_scoped_result_names_and_a_cancel_marker()
+    {
+        var record = await Get<JobSubmission>().SubmitAsync(
+            NewId.NextGuid(), Spec() with { Priority = JobPriority.High }, overwrite: false, CancellationToken.None);
+        await Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None);
+
+        Assert.Equal(3, _bus.Shards.Count);
+        Assert.All(_bus.Priorities, p => Assert.Equal(JobPriority.High, p));
+        Assert.All(_bus.Shards, s => Assert.StartsWith($"shards/{record.JobId:N}/", s.ResultKey, StringComparison.Ordinal));
+        Assert.All(_bus.Shards, s => Assert.Equal($"shards/{record.JobId:N}/cancelled", s.CancelMarkerKey));
+        var stored = await ReadAsync(record.JobId);
+        Assert.NotNull(stored!.PlannedAt);
+        Assert.NotNull(stored.DispatchedAt);
+    }
+
+    [Fact]
+    public async Task A_job_completes_whatever_the_order_of_its_shard_events()
+    {
+        var job = await DispatchedJobAsync();
+
+        await ClassifyAsync(job, 2);
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 0); // redelivered
+        await ClassifyAsync(job, 1);
+
+        var done = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done!.Status);
+        Assert.Equal(5, Lines(done).Count);
+        Assert.Equal(5, Lines(done).Distinct().Count());
+        Assert.Equal(5, done.Totals!.ImagesOk);
+        Assert.Contains(_bus.Completed, c => c.JobId == job.JobId && c.Status == "Completed");
+    }
+
+    [Fact]
+    public async Task A_fault_after_a_committed_success_changes_nothing()
+    {
+        var job = await DispatchedJobAsync();
+        await ClassifyAsync(job, 0);
+
+        await Get<ShardOutcomeRecorder>().OnFaultedAsync(_bus.Shards.Single(s => s.JobId == job.JobId && s.ShardIndex == 0), "late duplicate", CancellationToken.None);
+        await ClassifyAsync(job, 1);
+        await ClassifyAsync(job, 2);
+
+        var done = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done!.Status);
+        Assert.DoesNotContain(Lines(done), l => l.Contains("shard-failed", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(job.Output, JobOutputLayout.FailedResultKey(job.JobId, 0))));
+    }
+
+    [Fact]
+    public async Task A_success_after_a_fault_wins_and_the_job_has_no_error_records()
+    {
+        var job = await DispatchedJobAsync();
+        await Get<ShardOutcomeRecorder>().OnFaultedAsync(_bus.Shards.Single(s => s.JobId == job.JobId && s.ShardIndex == 1), "worker died", CancellationToken.None);
+
+        await ClassifyAsync(job, 1);
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 2);
+
+        var done = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done!.Status);
+        Assert.Equal(5, Lines(done).Count(l => l.Contains("goldfish", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_merge_that_finds_the_wrong_number_of_lines_fails_the_job_loudly_and_publishes_nothing()
+    {
+        var job = await DispatchedJobAsync();
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 1);
+        // A shard result with a line missing (e.g. written by something else): the outcome says 1 image, the file has 0.
+        var last = _bus.Shards.Single(s => s.JobId == job.JobId && s.ShardIndex == 2);
+        await File.WriteAllTextAsync(Path.Combine(job.Output, last.ResultKey), "");
+        await Get<ShardOutcomeRecorder>().OnClassifiedAsync(new ShardClassified(job.JobId, 2, "x", 1, 0, "w1", 0.1), CancellationToken.None);
+
+        var failed = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Failed, failed!.Status);
+        Assert.Contains("0 result lines", failed.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(job.Output, "predictions.jsonl")));
+    }
+
+    [Fact]
+    public async Task A_cancelled_job_merges_the_committed_shards_and_counts_the_rest_as_not_classified()
+    {
+        var job = await DispatchedJobAsync();
+        await ClassifyAsync(job, 0);
+
+        var cancelling = await Get<JobCancellation>().CancelAsync(job.JobId, CancellationToken.None);
+        Assert.Equal(JobStatus.Cancelling, cancelling.Status);
+        Assert.True(File.Exists(Path.Combine(job.Output, JobOutputLayout.CancelMarkerKey(job.JobId))));
+        Assert.Contains(_bus.Cancelled, c => c.JobId == job.JobId);
+        await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        var cancelled = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Cancelled, cancelled!.Status);
+        Assert.Equal(2, Lines(cancelled).Count);
+        Assert.Equal(3, cancelled.Totals!.ImagesNotClassified);
+        var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(job.Output, "summary.json")))!;
+        Assert.Equal("Cancelled", summary["status"]!.GetValue<string>());
+        Assert.Equal(2, summary["imagesOk"]!.GetValue<long>());
+        Assert.Equal(3, summary["imagesNotClassified"]!.GetValue<long>());
+        Assert.Equal(5, summary["imagesPlanned"]!.GetValue<long>());
+
+        // Idempotent, and late events change nothing.
+        Assert.Equal(JobStatus.Cancelled, (await Get<JobCancellation>().CancelAsync(job.JobId, CancellationToken.None)).Status);
+        await ClassifyAsync(job, 1);
+        Assert.Equal(2, Lines((await ReadAsync(job.JobId))!).Count);
+    }
+
+    [Fact]
+    public async Task A_job_cancelled_before_dispatch_sends_no_shard()
+    {
+        var record = await Get<JobSubmission>().SubmitAsync(NewId.NextGuid(), Spec(), overwrite: false, CancellationToken.None);
+
+        await Get<JobCancellation>().CancelAsync(record.JobId, CancellationToken.None);
+        await Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None);
+
+        Assert.DoesNotContain(_bus.Shards, s => s.JobId == record.JobId);
+        Assert.Equal(JobStatus.Cancelled, (await WaitForTerminalAsync(record.JobId)).Status);
+    }
+
+    [Fact]
+    public async Task A_job_whose_dispatch_request_the_broker_did_not_take_is_accepted_at_once_and_dispatched_by_the_sweep()
+    {
+        _bus.BrokerDown = true;
+        var started = DateTime.UtcNow;
+        var record = await Get<JobSubmission>().SubmitAsync(NewId.NextGuid(), Spec(), overwrite: false, CancellationToken.None);
+
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
+        Assert.Equal(JobStatus.Submitted, (await ReadAsync(record.JobId))!.Status);
+        Assert.Empty(await Get<JobSweeper>().SweepAsync(CancellationToken.None) is { DispatchRequested: 0 } ? [] : new[] { "requested while the broker is down" });
+
+        _bus.BrokerDown = false;
+        await Task.Delay(400); // past SubmitTimeout: the sweep leaves a just-submitted job to its own request
+        var swept = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, swept.DispatchRequested);
+        Assert.Contains(_bus.DispatchRequests, r => r.JobId == record.JobId);
+    }
+
+    [Fact]
+    public async Task The_sweep_finishes_a_job_whose_merge_was_interrupted_once_the_dead_mergers_lease_is_stale()
+    {
+        var job = await DispatchedJobAsync();
+        var state = Get<JobStateStore>();
+        // A coordinator died while merging: every shard is done, its lease is there, the job is still Running.
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 1);
+        Assert.True(await state.TryAcquireFinalizeLeaseAsync(job.JobId, "dead-coordinator", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(3), CancellationToken.None));
+        await ClassifyAsync(job, 2);
+        Assert.Equal(JobStatus.Running, (await ReadAsync(job.JobId))!.Status);
+
+        var early = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+        Assert.Equal(0, early.Finalized);
+        await Task.Delay(TimeSpan.FromSeconds(3.2));
+        var late = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, late.Finalized);
+        Assert.Equal(JobStatus.Completed, (await ReadAsync(job.JobId))!.Status);
+    }
+
+    [Fact]
+    public async Task A_job_may_not_write_into_another_jobs_output_or_the_state_unless_it_overwrites_a_finished_one()
+    {
+        var output = Path.Combine(_work, "shared-output");
+        var first = await DispatchedJobAsync(output);
+        var submission = Get<JobSubmission>();
+
+        var same = await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(output), overwrite: true, CancellationToken.None));
+        Assert.Equal(first.JobId, same.Conflict.Job!.JobId);
+        Assert.Contains("not finished", same.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(Path.Combine(output, "inner")), overwrite: false, CancellationToken.None));
+        await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(_work), overwrite: false, CancellationToken.None));
+        var state = await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(Path.Combine(_work, "state", "x")), overwrite: true, CancellationToken.None));
+        Assert.Null(state.Conflict.Job);
+
+        await ClassifyAsync(first, 0);
+        await ClassifyAsync(first, 1);
+        await ClassifyAsync(first, 2);
+        var refused = await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(output), overwrite: false, CancellationToken.None));
+        Assert.Contains("overwrite", refused.Message, StringComparison.Ordinal);
+
+        var second = await submission.SubmitAsync(NewId.NextGuid(), Spec(output), overwrite: true, CancellationToken.None);
+        Assert.Equal(second.JobId, (await ReadAsync(first.JobId))!.OutputTakenOverBy);
+        // The taken-over job no longer owns the location: a third job conflicts with the second only.
+        var third = await Assert.ThrowsAsync<OutputConflictException>(() => submission.SubmitAsync(NewId.NextGuid(), Spec(output), overwrite: true, CancellationToken.None));
+        Assert.Equal(second.JobId, third.Conflict.Job!.JobId);
+    }
+
+    [Fact]
+    public async Task Errors_quote_at_most_a_bounded_part_of_the_input()
+    {
+        var huge = new string('x', 5_000_000);
+
+        var error = await Assert.ThrowsAsync<JobValidationException>(() => Get<JobSubmission>().SubmitAsync(
+            NewId.NextGuid(), new JobSpec { Dataset = "s3://" + huge, Model = huge }, overwrite: false, CancellationToken.None));
+
+        Assert.All(error.Errors, e => Assert.True(e.Length < 1000, $"{e.Length} characters"));
+    }
+
+    [Fact]
+    public async Task A_finished_job_can_be_deleted_with_its_outputs_and_expired_ones_go_with_the_sweep()
+    {
+        var job = await DispatchedJobAsync();
+        await Assert.ThrowsAsync<JobNotFinishedException>(() => Get<JobDeletion>().DeleteAsync(job.JobId, outputs: true, CancellationToken.None));
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 1);
+        await ClassifyAsync(job, 2);
+
+        Assert.True(await Get<JobDeletion>().DeleteAsync(job.JobId, outputs: true, CancellationToken.None));
+
+        Assert.Null(await ReadAsync(job.JobId));
+        Assert.Null(Get<JobIndex>().Get(job.JobId));
+        // Only the file store's hidden lock files remain.
+        Assert.DoesNotContain(
+            Directory.EnumerateFiles(job.Output, "*", SearchOption.AllDirectories),
+            f => !Path.GetFileName(f).StartsWith(EfficientNet.Batch.Storage.BlobKey.ReservedSegmentPrefix, StringComparison.Ordinal));
+        Assert.False(await Get<JobDeletion>().DeleteAsync(job.JobId, outputs: false, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task The_sweep_removes_the_state_of_jobs_finished_longer_ago_than_the_retention()
+    {
+        var state = Get<JobStateStore>();
+        var old = new JobRecord
+        {
+            JobId = NewId.NextGuid(), Spec = Spec(), Status = JobStatus.Completed, Output = Path.Combine(_work, "old"),
+            SubmittedAt = DateTimeOffset.UtcNow.AddHours(-3), CompletedAt = DateTimeOffset.UtcNow.AddHours(-2),
+        };
+        var recent = old with { JobId = NewId.NextGuid(), Output = Path.Combine(_work, "recent"), CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-5) };
+        await state.CreateAsync(old, CancellationToken.None);
+        await state.CreateAsync(recent, CancellationToken.None);
+
+        var swept = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, swept.Deleted);
+        Assert.Null(await ReadAsync(old.JobId));
+        Assert.NotNull(await ReadAsync(recent.JobId));
+    }
+
+    [Fact]
+    public async Task The_job_view_shows_shards_queued_running_done_and_the_rate()
+    {
+        var job = await DispatchedJobAsync();
+        await Get<ShardOutcomeRecorder>().OnStartedAsync(new ShardStarted(job.JobId, 1, "w1"), CancellationToken.None);
+        await ClassifyAsync(job, 0);
+
+        var view = (await Get<JobQueries>().GetAsync(job.JobId, CancellationToken.None))!;
+
+        Assert.Equal(JobStatus.Running, view.Status);
+        Assert.Equal(1, view.Progress.ShardsQueued);
+        Assert.Equal(1, view.Progress.ShardsRunning);
+        Assert.Equal(1, view.Progress.ShardsDone);
+        Assert.Equal(2, view.Progress.ImagesDone);
+        Assert.True(view.Progress.ImagesPerSecond > 0);
+        Assert.NotNull(view.Progress.EtaSeconds);
+    }
+
+    [Fact]
+    public async Task A_stray_file_among_the_job_records_does_not_stop_the_coordinator()
+    {
+        var job = await DispatchedJobAsync();
+        await File.WriteAllTextAsync(Path.Combine(_work, "state", "jobs", "summary.json"), """{"jobId":"not a record"}""");
+        var fresh = new JobStateStore(
+            new EfficientNet.Batch.Storage.FileSystemBlobStore(Path.Combine(_work, "state")), "", new JobIndex());
+
+        var index = await fresh.LoadIndexAsync(CancellationToken.None);
+
+        Assert.Equal(job.JobId, Assert.Single(index.All()).JobId);
+        fresh.Dispose();
+    }
+
+    private sealed class FakeBus : IShardDispatcher, IDispatchRequester, IJobEventPublisher
+    {
+        public ConcurrentQueue<ClassifyShard> ShardQueue { get; } = new();
+
+        public List<ClassifyShard> Shards => [.. ShardQueue];
+
+        public ConcurrentQueue<JobPriority> Priorities { get; } = new();
+
+        public ConcurrentQueue<SubmitJob> DispatchRequests { get; } = new();
+
+        public ConcurrentQueue<JobCompleted> Completed { get; } = new();
+
+        public ConcurrentQueue<JobCancelled> Cancelled { get; } = new();
+
+        public volatile bool BrokerDown;
+
+        public Task DispatchAsync(IReadOnlyList<ClassifyShard> shards, JobPriority priority, CancellationToken cancellationToken)
+        {
+            foreach (var shard in shards)
+            {
+                ShardQueue.Enqueue(shard);
+                Priorities.Enqueue(priority);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public async Task RequestAsync(SubmitJob request, CancellationToken cancellationToken)
+        {
+            if (BrokerDown)
+            {
+                // Like MassTransit while the broker is unreachable: the send waits for a connection.
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            DispatchRequests.Enqueue(request);
+        }
+
+        public Task PublishAsync(JobCompleted completed, CancellationToken cancellationToken)
+        {
+            Completed.Enqueue(completed);
+            return Task.CompletedTask;
+        }
+
+        public Task PublishAsync(JobCancelled cancelled, CancellationToken cancellationToken)
+        {
+            Cancelled.Enqueue(cancelled);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class TestLifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+}
