@@ -82,15 +82,18 @@ trap 'exit 130' INT TERM
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# free_port VAR: sets VAR to a random port that nothing listens on.
 free_port() {
-  local port tries=0
+  local candidate tries=0
   while :; do
-    port=$((20000 + RANDOM % 40000)); tries=$((tries + 1))
-    port_in_use "$port" || break
+    candidate=$((20000 + RANDOM % 40000)); tries=$((tries + 1))
+    port_in_use "$candidate" || break
     [ "$tries" -le 200 ] || die "no free TCP port found"
   done
-  printf -v "$1" '%s' "$port"
+  printf -v "$1" '%s' "$candidate"
 }
+# alive PID: running, not a zombie (a child that exited stays one until waited for, and `kill -0` still succeeds).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
@@ -127,14 +130,14 @@ start_coordinator() {
     ASPNETCORE_URLS="$URL" Messaging__Transport=InMemory Coordinator__StateLocation="$state" Coordinator__OutputLocation="$output" \
       dotnet "$WORK/bin-$target/EfficientNet.Batch.Coordinator.dll" >>"$WORK/coordinator-$target.log" 2>&1 &
     COORD_PID=$!
-    deadline=$((SECONDS + 90))
+    deadline=$((SECONDS + 180))
     until curl -fs -o /dev/null "$URL/readyz"; do
-      if ! kill -0 "$COORD_PID" 2>/dev/null; then
+      if ! alive "$COORD_PID"; then
         wait "$COORD_PID" 2>/dev/null || true; COORD_PID=""
         if [ "$attempt" -lt 3 ] && grep -q "address already in use" "$WORK/coordinator-$target.log"; then continue 2; fi
         tail -n 30 "$WORK/coordinator-$target.log" >&2; die "the $target coordinator exited before it was ready"
       fi
-      [ "$SECONDS" -lt "$deadline" ] || { tail -n 30 "$WORK/coordinator-$target.log" >&2; die "the $target coordinator is not ready after 90 s"; }
+      [ "$SECONDS" -lt "$deadline" ] || { tail -n 30 "$WORK/coordinator-$target.log" >&2; die "the $target coordinator is not ready after 180 s"; }
       sleep 0.2
     done
     return 0
@@ -295,14 +298,13 @@ if [ "$STORAGE" != fs ]; then
   elif command -v azurite-blob >/dev/null; then
     free_port AZURITE_PORT
     log "starting a private Azurite (blob, in memory) on 127.0.0.1:$AZURITE_PORT"
-    mkdir -p "$WORK/azurite"
     azurite-blob --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --inMemoryPersistence --disableTelemetry --skipApiVersionCheck \
-      --silent --location "$WORK/azurite" >"$WORK/azurite.log" 2>&1 &
+      --silent >"$WORK/azurite.log" 2>&1 &
     AZURITE_PID=$!
-    deadline=$((SECONDS + 30))
+    deadline=$((SECONDS + 120)) # Node.js takes 20 s and more to start on a busy 2-core machine
     until port_in_use "$AZURITE_PORT"; do
-      kill -0 "$AZURITE_PID" 2>/dev/null || { cat "$WORK/azurite.log" >&2; die "Azurite exited"; }
-      [ "$SECONDS" -lt "$deadline" ] || die "Azurite is not listening after 30 s"
+      alive "$AZURITE_PID" || { cat "$WORK/azurite.log" >&2; die "Azurite exited"; }
+      [ "$SECONDS" -lt "$deadline" ] || die "Azurite is not listening after 120 s"
       sleep 0.2
     done
     # Azurite's fixed, publicly documented development account.

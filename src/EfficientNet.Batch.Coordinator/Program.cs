@@ -8,6 +8,3 @@ builder.AddCoordinator();
 var app = builder.Build();
 app.MapCoordinator();
 app.Run();
-
-/// <summary>Entry point, visible to the in-process API tests (WebApplicationFactory).</summary>
-public partial class Program;

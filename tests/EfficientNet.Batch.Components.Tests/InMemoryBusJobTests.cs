@@ -34,7 +34,7 @@ public sealed class InMemoryBusJobTests : IDisposable
         }
     }
 
-    private IHost BuildHost(string precision = "Float32")
+    private IHost BuildHost(string precision = "Float32", string cancelGrace = "00:00:10")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -45,6 +45,7 @@ public sealed class InMemoryBusJobTests : IDisposable
             ["Inference:BatchSize"] = "4",
             ["Inference:Precision"] = precision,
             ["Worker:Name"] = "test-worker",
+            ["Coordinator:CancelGracePeriod"] = cancelGrace,
         });
         builder.AddCoordinatorComponents();
         builder.AddWorkerComponents();
@@ -133,6 +134,53 @@ public sealed class InMemoryBusJobTests : IDisposable
         Assert.Equal(["Float32"], summary["precisions"]!.AsArray().Select(p => p!.GetValue<string>()));
         Assert.Equal(7, summary["top1Histogram"]!.AsArray().Sum(c => c!["count"]!.GetValue<long>()));
         Assert.True(host.Services.GetRequiredService<ITestHarness>().Published.Select<JobCompleted>().Any());
+    }
+
+    [Fact]
+    public async Task A_cancelled_job_stops_its_shards_merges_the_committed_ones_and_reports_the_rest_as_not_classified()
+    {
+        var dataset = Dataset(TestData.FirstPhotos(40).Select(p => (p, Path.GetFileName(p))));
+        using var host = BuildHost(cancelGrace: "00:00:05");
+        await host.StartAsync();
+        var harness = host.Services.GetRequiredService<ITestHarness>();
+        var record = await host.Services.GetRequiredService<JobSubmission>().SubmitAsync(
+            NewId.NextGuid(), new JobSpec { Dataset = dataset, Model = "efficientnet_b0", RandomWeights = true, ShardSize = 1 }, overwrite: false, CancellationToken.None);
+        var deadline = DateTime.UtcNow + JobTimeout;
+        while (harness.Published.Select<ShardClassified>().Count(m => m.Context.Message.JobId == record.JobId) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await host.Services.GetRequiredService<JobCancellation>().CancelAsync(record.JobId, CancellationToken.None);
+        var job = await WaitForTerminalAsync(host, record.JobId);
+
+        Assert.Equal(JobStatus.Cancelled, job.Status);
+        var predictions = ReadPredictions(job);
+        var summary = ReadSummary(job);
+        Assert.InRange(predictions.Count, 2, 39);
+        Assert.Equal(predictions.Count, predictions.Select(p => p["path"]!.GetValue<string>()).Distinct().Count());
+        Assert.Equal(predictions.Count, summary["imagesOk"]!.GetValue<long>() + summary["imagesFailed"]!.GetValue<long>());
+        Assert.Equal(40 - predictions.Count, summary["imagesNotClassified"]!.GetValue<long>());
+        Assert.Equal(40, summary["imagesPlanned"]!.GetValue<long>());
+        Assert.True(harness.Published.Select<ShardSkipped>().Any(m => m.Context.Message.JobId == record.JobId), "no shard was skipped");
+    }
+
+    [Fact]
+    public async Task A_worker_stops_a_running_shard_of_a_cancelled_job_and_writes_nothing()
+    {
+        var cancelled = new Workers.CancelledJobs(TimeProvider.System);
+        var job = Guid.NewGuid();
+        using var running = cancelled.Track(job, CancellationToken.None);
+        using var other = cancelled.Track(Guid.NewGuid(), CancellationToken.None);
+
+        cancelled.Cancel(job);
+
+        Assert.True(running.Token.IsCancellationRequested);
+        Assert.True(running.StoppedByCancel);
+        Assert.False(other.Token.IsCancellationRequested);
+        using var later = cancelled.Track(job, CancellationToken.None);
+        Assert.True(later.Token.IsCancellationRequested);
+        await Task.CompletedTask;
     }
 
     [Fact]

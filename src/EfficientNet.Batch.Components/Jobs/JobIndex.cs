@@ -59,7 +59,7 @@ public sealed class JobIndex
     }
 
     /// <summary>Adds a record read while loading, unless a write or a delete since the load began knows better.</summary>
-    internal void AddLoaded(JobRecord record)
+    public void AddLoaded(JobRecord record)
     {
         lock (_gate)
         {
@@ -73,7 +73,7 @@ public sealed class JobIndex
         }
     }
 
-    internal void LoadingFinished()
+    public void LoadingFinished()
     {
         lock (_gate)
         {

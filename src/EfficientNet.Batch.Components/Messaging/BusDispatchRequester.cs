@@ -8,7 +8,7 @@ public sealed class BusDispatchRequester(IBus bus) : IDispatchRequester
 {
     public async Task RequestAsync(SubmitJob request, CancellationToken cancellationToken)
     {
-        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.SubmitJob}"));
+        var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{QueueNames.SubmitJob}")).WaitAsync(cancellationToken);
         await endpoint.Send(request, cancellationToken);
     }
 }

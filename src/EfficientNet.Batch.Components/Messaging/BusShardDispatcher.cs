@@ -12,7 +12,7 @@ public sealed class BusShardDispatcher(IBus bus, IQueueDeclarer queues) : IShard
     public async Task DispatchAsync(IReadOnlyList<ClassifyShard> shards, JobPriority priority, CancellationToken cancellationToken)
     {
         await queues.EnsurePriorityQueueAsync(QueueNames.ClassifyShard, ShardPriority.MaxPriority, cancellationToken);
-        var endpoint = await bus.GetSendEndpoint(new Uri($"exchange:{QueueNames.ClassifyShard}"));
+        var endpoint = await bus.GetSendEndpoint(new Uri($"exchange:{QueueNames.ClassifyShard}")).WaitAsync(cancellationToken);
         var level = ShardPriority.Of(priority);
         await endpoint.SendBatch(shards, context => context.TrySetPriority(level), cancellationToken);
     }

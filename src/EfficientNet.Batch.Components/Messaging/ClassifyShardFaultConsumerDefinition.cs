@@ -1,12 +1,3 @@
-using MassTransit;
-
 namespace EfficientNet.Batch.Components.Messaging;
 
-public sealed class ClassifyShardFaultConsumerDefinition : ConsumerDefinition<ClassifyShardFaultConsumer>
-{
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator,
-        IConsumerConfigurator<ClassifyShardFaultConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(StateWriteRetry.Configure);
-}
+public sealed class ClassifyShardFaultConsumerDefinition : StateWriteConsumerDefinition<ClassifyShardFaultConsumer>;
