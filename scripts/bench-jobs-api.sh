@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GET /jobs under load with JOBS (1,000) stored jobs: 200 concurrent connections (wrk) and one burst of 200 requests
+# GET /jobs under load with JOBS (1,000) stored jobs: 200 concurrent connections (wrk) and bursts of 200 requests
 # sent at the same moment (curl), against a Release coordinator with the in-memory transport and no worker.
 #
 # Per target (this tree, and with --before REV the coordinator built from a git worktree of REV) and per state store
@@ -8,19 +8,21 @@
 # dispatched and stay Running), restart it (its job index is loaded from storage once, as after a deploy), wait until
 # it is ready and idle, then measure
 #   - the first GET /jobs after the restart, and one GET /jobs alone;
-#   - one burst: 200 curl processes held at a barrier, released together; p50/p90/max of their time_total;
+#   - bursts: 200 curl processes held at a barrier, released together; p50/p90/max of their time_total;
 #   - wrk -t2 -c200 --latency on GET /jobs, /jobs?limit=1000 and /jobs?status=Running&limit=50: p50/p90/p99,
 #     requests/s, and the coordinator's CPU milliseconds per request.
 # The coordinator before the job index ignores the query and returns every job as a plain array, so for it the three
 # URLs are the same request.
 #
-# Usage: scripts/bench-jobs-api.sh [--before REV] [--storage fs|azure|all] [--jobs N] [--duration D]
-#                                  [--before-duration D] [--connections C]
-#   --before REV        also measure the coordinator of REV (e.g. HEAD while the change is uncommitted)
+# Usage: scripts/bench-jobs-api.sh [--before REV] [--storage fs|azure|all] [--jobs N] [--duration S]
+#                                  [--before-duration S] [--connections C]
+#   --before REV        also measure the coordinator of REV (4a14235: the last commit before the job index)
 #   --storage           fs: file system only; azure: Azure Blob only; all (default): file system, plus Azure Blob when
 #                       available
-#   --duration D        wrk duration per URL (default 15s); --before-duration for REV (default 60s: its requests last
-#                       seconds each, and wrk counts only requests that finish within the run)
+#   --duration S        seconds of each wrk run (default 15); --before-duration for REV (default 120: its requests
+#                       take seconds each). wrk counts only the requests that finish within its run, so a run is
+#                       lengthened to three "rounds" (one GET /jobs alone x connections / cores) when that is longer
+#                       (at most 900 s), and a target whose round exceeds 60 s gets one burst instead of three.
 #   --connections C     concurrent connections and burst size (default 200)
 # Needs dotnet, curl, python3 and wrk (installed with apt-get when missing).
 set -euo pipefail
@@ -30,10 +32,9 @@ cd "$ROOT"
 BEFORE=""
 STORAGE=all
 JOBS=1000
-DURATION=15s
-BEFORE_DURATION=60s
+DURATION=15
+BEFORE_DURATION=120
 CONNECTIONS=200
-WRK_TIMEOUT=120s
 SAMPLE="$ROOT/../shared/data/imagenet-samples/n01440764_tench.JPEG"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,7 +50,7 @@ while [ $# -gt 0 ]; do
 done
 case "$STORAGE" in fs|azure|all) ;; *) echo "--storage must be fs, azure or all" >&2; exit 2 ;; esac
 
-log() { echo "[bench-jobs-api] $*" >&2; }
+log() { echo "[bench-jobs-api $(date +%T)] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root to run: $*"; fi; }
 
@@ -78,7 +79,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'log "interrupted (SIGINT)"; exit 130' INT
+trap 'log "terminated (SIGTERM)"; exit 143' TERM
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -97,17 +99,17 @@ alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
-# wait_idle PID...: until these processes together use under 5 % of a core for 2 s in a row (at most 180 s), so that a
+# wait_idle PID...: until these processes together use under 5 % of a core for 2 s in a row (at most 600 s), so that a
 # restarted coordinator's start-up work (resuming jobs, sweeping, JIT) is not measured.
 wait_idle() {
-  local deadline=$((SECONDS + 180)) quiet=0 before after pid
+  local deadline=$((SECONDS + 600)) quiet=0 before after pid
   while [ "$quiet" -lt 2 ] && [ "$SECONDS" -lt "$deadline" ]; do
     before=0; for pid in "$@"; do before=$((before + $(cpu_ticks "$pid"))); done
     sleep 1
     after=0; for pid in "$@"; do after=$((after + $(cpu_ticks "$pid"))); done
     if [ $((after - before)) -le 5 ]; then quiet=$((quiet + 1)); else quiet=0; fi
   done
-  [ "$quiet" -ge 2 ] || log "warning: not idle after 180 s; measuring anyway"
+  [ "$quiet" -ge 2 ] || log "warning: not idle after 600 s; measuring anyway"
 }
 
 # build TARGET SOURCE_ROOT: Release build of the coordinator, copied into WORK so that a concurrent build of the same
@@ -166,21 +168,24 @@ seed() {
   log "seeded $JOBS jobs in $((SECONDS - started)) s"
 }
 
-# burst URL: CONNECTIONS curl processes wait at a barrier and then send their request at the same moment. Each opens a
-# FIFO for reading (which blocks until the writer below opens it) and reads it to its end; the writer is closed once all
-# of them hold it open, so they all see the end together. Prints "p50 p90 max wall" in ms (wall: release to last answer).
+# burst URL: CONNECTIONS curl processes start, wait at a barrier, then send their request at the same moment. The
+# barrier is in curl itself: each reads its extra headers from a FIFO (-H @file, read while curl parses its arguments,
+# before its transfer and its time_total begin) and so waits for the FIFO's end, which comes when the writer held here
+# closes it, after every curl has it open. Prints "p50 p90 max wall" in ms (wall: release to the last answer).
 burst() {
   local url=$1 dir="$WORK/burst"
-  rm -rf "$dir"; mkdir -p "$dir/opened"; mkfifo "$dir/go"
-  # shellcheck disable=SC2016
-  seq "$CONNECTIONS" | xargs -P "$CONNECTIONS" -I{} sh -c \
-    '{ touch "$1/opened/$2"; cat >/dev/null; } <"$1/go"; curl -s -o /dev/null -w "%{http_code} %{time_total}\n" "$3"' _ "$dir" {} "$url" \
+  rm -rf "$dir"; mkdir -p "$dir"; mkfifo "$dir/go"
+  seq "$CONNECTIONS" | xargs -P "$CONNECTIONS" -I{} curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H @"$dir/go" "$url" \
     >"$dir/times.txt" &
-  local xargs_pid=$! deadline=$((SECONDS + 60))
-  exec 4>"$dir/go"
-  until [ "$(find "$dir/opened" -type f | wc -l)" -ge "$CONNECTIONS" ]; do
-    [ "$SECONDS" -lt "$deadline" ] || die "burst: the curl processes did not all start within 60 s"
-    sleep 0.1
+  local xargs_pid=$! deadline=$((SECONDS + 120)) waiting pids
+  exec 4<>"$dir/go" # opened after xargs started, so that no curl inherits the writer
+  while :; do
+    pids=$(pgrep -P "$xargs_pid" curl || true)
+    waiting=0
+    [ -z "$pids" ] || waiting=$(find $(printf '/proc/%s/fd ' $pids) -maxdepth 1 -lname "$dir/go" 2>/dev/null | wc -l)
+    [ "$waiting" -lt "$CONNECTIONS" ] || break
+    [ "$SECONDS" -lt "$deadline" ] || { exec 4>&-; die "burst: only $waiting of $CONNECTIONS curl processes reached the barrier in 120 s"; }
+    sleep 0.2
   done
   local t0 t1
   t0=$(date +%s.%N)
@@ -199,16 +204,18 @@ print(f"{pick(0.5):.0f} {pick(0.9):.0f} {t[-1]:.0f} {(float(sys.argv[3]) - float
 EOF
 }
 
-# wrk_run TARGET STORAGE NAME PATH DURATION: one wrk run; appends a row to results.tsv.
+# wrk_run TARGET STORAGE NAME PATH SECONDS: one wrk run; appends a row to results.tsv.
 CLK_TCK=$(getconf CLK_TCK)
 wrk_run() {
-  local target=$1 storage=$2 name=$3 path=$4 duration=$5 out="$WORK/wrk-$1-$2-$3.txt" c0 c1 a0=0 a1=0 load
+  local target=$1 storage=$2 name=$3 path=$4 duration=$5 out c0 c1 a0=0 a1=0 load
+  out="$WORK/wrk-$target-$storage-$(printf '%s' "$path" | tr -c 'A-Za-z0-9=' '_').txt"
   load=$(load1)
   c0=$(cpu_ticks "$COORD_PID"); [ -z "$AZURITE_PID" ] || a0=$(cpu_ticks "$AZURITE_PID")
-  wrk -t2 -c"$CONNECTIONS" -d"$duration" --timeout "$WRK_TIMEOUT" --latency "$URL$path" >"$out" 2>&1 ||
+  # A request may take as long as the run: wrk counts one that takes longer than --timeout as an error.
+  wrk -t2 -c"$CONNECTIONS" -d"${duration}s" --timeout "${duration}s" --latency "$URL$path" >"$out" 2>&1 ||
     { cat "$out" >&2; die "wrk failed"; }
   c1=$(cpu_ticks "$COORD_PID"); [ -z "$AZURITE_PID" ] || a1=$(cpu_ticks "$AZURITE_PID")
-  python3 - "$out" "$target" "$storage" "$name" "$((c1 - c0))" "$((a1 - a0))" "$CLK_TCK" "$load" >>"$WORK/results.tsv" <<'EOF'
+  python3 - "$out" "$target" "$storage" "$name" "$((c1 - c0))" "$((a1 - a0))" "$CLK_TCK" "$load" "$duration" >>"$WORK/results.tsv" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
 unit = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -224,7 +231,7 @@ tick_ms = 1000 / int(sys.argv[7])
 per = lambda ticks: int(ticks) * tick_ms / requests if requests else float("nan")
 store = f"{per(sys.argv[6]):.1f}" if sys.argv[3] == "azure" and int(sys.argv[6]) else "-"
 print("\t".join([sys.argv[2], sys.argv[3], sys.argv[4], f"{pct(50):.1f}", f"{pct(90):.1f}", f"{pct(99):.1f}", f"{rps:.1f}",
-                 str(requests), str(errors), f"{per(sys.argv[5]):.2f}", store, sys.argv[8]]))
+                 str(requests), str(errors), f"{per(sys.argv[5]):.2f}", store, sys.argv[8], sys.argv[9]]))
 EOF
   log "  $(tail -n 1 "$WORK/results.tsv" | cut -f3-)"
 }
@@ -266,8 +273,13 @@ measure() {
     "$target" "$storage" "$first" "$alone" "$listed" "$running" "$(load1)" >>"$WORK/notes.txt"
   log "first GET /jobs after restart $first ms; one GET /jobs alone $alone ms; $listed jobs listed, $running Running"
 
-  local round
-  for round in 1 2 3; do
+  # One round of CONNECTIONS requests takes about alone x CONNECTIONS / cores when the work is CPU-bound.
+  local round rounds=3 est
+  est=$((alone * CONNECTIONS / $(nproc) / 1000))
+  if [ $((3 * est)) -gt "$duration" ]; then duration=$((3 * est < 900 ? 3 * est : 900)); fi
+  [ "$est" -le 60 ] || rounds=1
+  log "one round of $CONNECTIONS requests estimated at $est s: $rounds burst(s), wrk runs of $duration s"
+  for round in $(seq "$rounds"); do
     local load b
     load=$(load1)
     b=$(burst "$URL/jobs")
@@ -347,11 +359,11 @@ import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 bursts = [l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if l.strip()]
 print(f"wrk -t2 -c{sys.argv[3]} --latency (ms; CPU: coordinator ms per request, Azurite's in brackets)")
-print("| code | store | request | p50 | p90 | p99 | requests/s | requests | errors | CPU ms/req | load |")
+print("| code | store | request | p50 | p90 | p99 | requests/s | requests in run (s) | errors | CPU ms/req | load |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     cpu = r[9] + (f" [{r[10]}]" if r[10] != "-" else "")
-    print(f"| {r[0]} | {r[1]} | `{r[2]}` | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {r[7]} | {r[8]} | {cpu} | {r[11]} |")
+    print(f"| {r[0]} | {r[1]} | `{r[2]}` | {r[3]} | {r[4]} | {r[5]} | {r[6]} | {r[7]} ({r[12]}) | {r[8]} | {cpu} | {r[11]} |")
 print()
 print(f"{sys.argv[3]} requests released at once (curl, GET /jobs; ms)")
 print("| code | store | round | p50 | p90 | max | wall | load |")
@@ -367,7 +379,10 @@ for store, d in by.items():
         print(f"\n{store}, GET /jobs, before / after: p50 {float(b[3]) / float(a[3]):.1f}x, p90 {float(b[4]) / float(a[4]):.1f}x, "
               f"requests/s (after / before) {float(a[6]) / float(b[6]):.1f}x")
 for store in sorted({b[1] for b in bursts}):
-    med = lambda t, i: sorted(float(b[i]) for b in bursts if b[0] == t and b[1] == store)[1] if sum(1 for b in bursts if b[0] == t and b[1] == store) == 3 else None
+    def med(t, i):
+        v = sorted(float(b[i]) for b in bursts if b[0] == t and b[1] == store)
+        return v[(len(v) - 1) // 2] if v else None
     if med("before", 4) and med("after", 4):
-        print(f"{store}, burst p90 (median of 3 rounds), before / after: {med('before', 4) / med('after', 4):.1f}x")
+        print(f"{store}, burst of {sys.argv[3]}, before / after: p50 {med('before', 3) / med('after', 3):.1f}x, "
+              f"p90 {med('before', 4) / med('after', 4):.1f}x (medians over the rounds)")
 EOF

@@ -17,7 +17,7 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
     public const string Coordinator = "EfficientNet.Batch.Coordinator";
     public const string Worker = "EfficientNet.Batch.Worker";
 
-    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan ReadyTimeout = TimeSpan.FromMinutes(2);
     public static readonly TimeSpan JobTimeout = TimeSpan.FromMinutes(6);
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
