@@ -46,7 +46,8 @@ cpu_seconds() { awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$1/stat"; }
 free_port COORDINATOR_PORT 5000
 export Messaging__Transport=RabbitMq Messaging__RabbitMqUri="$RABBITMQ_URI" \
   Storage__AzureConnectionString="$AZURE_STORAGE_CONNECTION_STRING" \
-  Coordinator__StateLocation=az://bench-state Coordinator__OutputLocation=az://bench-results Models__Directory="$EFFNET_MODELS"
+  Coordinator__StateLocation=az://bench-state Coordinator__OutputLocation=az://bench-results Models__Directory="$EFFNET_MODELS" \
+  Auth__AllowAnonymous=true # a private benchmark coordinator on loopback
 ASPNETCORE_URLS="http://127.0.0.1:$COORDINATOR_PORT" dotnet "$(BIN EfficientNet.Batch.Coordinator)/EfficientNet.Batch.Coordinator.dll" >"$WORK/coordinator.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 1 "$WORKERS"); do

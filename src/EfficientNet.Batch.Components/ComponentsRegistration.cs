@@ -2,10 +2,12 @@ using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Components.Models;
+using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.ServiceDefaults;
 using EfficientNet.Batch.Storage;
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +26,10 @@ public static class ComponentsRegistration
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<CoordinatorOptions>, CoordinatorOptionsValidator>();
+        builder.Services.AddOptions<JobLimitsOptions>()
+            .BindConfiguration(JobLimitsOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JobIndex>();
         builder.Services.AddSingleton(sp =>
@@ -32,6 +38,8 @@ public static class ComponentsRegistration
             return new JobStateStore(location.Store, location.Prefix, sp.GetRequiredService<JobIndex>());
         });
         builder.Services.AddSingleton<JobProgressTracker>();
+        builder.Services.AddKeyedSingleton(LocationPolicies.Coordinator, (sp, _) =>
+            LocationPolicy.ForCoordinator(sp.GetRequiredService<IOptions<CoordinatorOptions>>().Value));
         builder.Services.AddSingleton<JobSpecValidator>();
         builder.Services.AddSingleton<OutputOwnership>();
         builder.Services.AddSingleton<DatasetLister>();
@@ -63,6 +71,10 @@ public static class ComponentsRegistration
             .BindConfiguration(WorkerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerLocationOptionsValidator>();
+        builder.Services.AddKeyedSingleton(LocationPolicies.Worker, (sp, _) =>
+            LocationPolicies.ForWorker(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
+        builder.Services.AddSingleton<ShardLocationGuard>();
         builder.Services.AddSingleton<PreprocessorCache>();
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();

@@ -1,4 +1,6 @@
+using System.Security.Claims;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Coordinator.Security;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
 using MassTransit;
@@ -7,7 +9,8 @@ using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Coordinator;
 
-/// <summary>The job routes: submit, read, list, cancel, delete. Every 4xx and 5xx is <c>application/problem+json</c>.</summary>
+/// <summary>The job routes: submit, read, list, cancel, delete. Every 4xx and 5xx is <c>application/problem+json</c>.
+/// Each route needs its scope; a caller sees only the jobs it submitted (another's job is a 404) unless it is admin.</summary>
 public static class JobsApi
 {
     public const int DefaultPageSize = 50;
@@ -21,24 +24,32 @@ public static class JobsApi
             .WithDescription("Validates and stores the job, then asks for its dispatch. When the broker does not take the request " +
                 "within Coordinator:SubmitTimeout the job is still accepted (202) and dispatched once the broker is back; when " +
                 "the state store cannot store it, the answer is 503 with Retry-After.")
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .RequireAuthorization(Scopes.JobsSubmit)
+            .RequireRateLimiting(SecurityRegistration.SubmitRateLimit);
         jobs.MapGet("/{id:guid}", GetAsync)
             .WithName("GetJob")
-            .WithSummary("A job's status and live progress (images/s, ETA, shards queued / running / done / failed)");
+            .WithSummary("A job's status and live progress (images/s, ETA, shards queued / running / done / failed)")
+            .RequireAuthorization(Scopes.JobsRead);
         jobs.MapGet("/", ListAsync)
             .WithName("ListJobs")
-            .WithSummary("Jobs, newest first, a page at a time (from the coordinator's index: no storage scan)");
+            .WithSummary("Jobs, newest first, a page at a time (from the coordinator's index: no storage scan); the caller's own unless admin")
+            .RequireAuthorization(Scopes.JobsRead);
         jobs.MapPost("/{id:guid}/cancel", CancelAsync)
             .WithName("CancelJob")
-            .WithSummary("Cancel a job (idempotent): queued shards are skipped, running ones stop, committed ones are merged");
+            .WithSummary("Cancel a job (idempotent): queued shards are skipped, running ones stop, committed ones are merged")
+            .RequireAuthorization(Scopes.JobsCancel);
         jobs.MapDelete("/{id:guid}", DeleteAsync)
             .WithName("DeleteJob")
-            .WithSummary("Remove a finished job's state (with outputs=true, its outputs too)");
+            .WithSummary("Remove a finished job's state (with outputs=true, its outputs too)")
+            .RequireAuthorization(Scopes.JobsCancel);
         return app;
     }
 
     private static async Task<Results<Accepted<JobView>, ValidationProblem, ProblemHttpResult>> SubmitAsync(
         JobRequest? request,
+        ClaimsPrincipal user,
         JobSubmission submission,
         IOptions<CoordinatorOptions> options,
         TimeProvider clock,
@@ -64,11 +75,15 @@ public static class JobsApi
         JobRecord record;
         try
         {
-            record = await submission.SubmitAsync(NewId.NextGuid(), spec, request.Overwrite ?? false, cancellationToken);
+            record = await submission.SubmitAsync(NewId.NextGuid(), spec, request.Overwrite ?? false, cancellationToken, user.Id());
         }
         catch (JobValidationException e)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["job"] = [.. e.Errors] }, title: "The job request is invalid.");
+        }
+        catch (JobLimitException e)
+        {
+            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many unfinished jobs.");
         }
         catch (OutputConflictException e)
         {
@@ -82,10 +97,11 @@ public static class JobsApi
         return TypedResults.Accepted($"/jobs/{record.JobId}", JobViews.From(record, JobProgressSnapshot.Empty, clock.GetUtcNow()));
     }
 
-    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(Guid id, JobQueries queries, CancellationToken cancellationToken) =>
-        await queries.GetAsync(id, cancellationToken) is { } view ? TypedResults.Ok(view) : NotFound(id);
+    private static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetAsync(Guid id, ClaimsPrincipal user, JobQueries queries, CancellationToken cancellationToken) =>
+        await queries.GetAsync(id, cancellationToken) is { } view && user.MaySee(view.SubmittedBy) ? TypedResults.Ok(view) : NotFound(id);
 
     private static async Task<Results<Ok<JobListPage>, ValidationProblem>> ListAsync(
+        ClaimsPrincipal user,
         JobQueries queries,
         JobStatus? status,
         int? limit,
@@ -102,7 +118,7 @@ public static class JobsApi
 
         try
         {
-            return TypedResults.Ok(await queries.ListAsync(status, limit ?? DefaultPageSize, cursor, cancellationToken));
+            return TypedResults.Ok(await queries.ListAsync(status, limit ?? DefaultPageSize, cursor, cancellationToken, user.ListFilter()));
         }
         catch (FormatException e)
         {
@@ -110,8 +126,14 @@ public static class JobsApi
         }
     }
 
-    private static async Task<Results<Accepted<CancelAccepted>, ProblemHttpResult>> CancelAsync(Guid id, JobCancellation cancellation, CancellationToken cancellationToken)
+    private static async Task<Results<Accepted<CancelAccepted>, ProblemHttpResult>> CancelAsync(
+        Guid id, ClaimsPrincipal user, JobStateStore state, JobCancellation cancellation, CancellationToken cancellationToken)
     {
+        if (!await MaySeeAsync(user, id, state, cancellationToken))
+        {
+            return NotFound(id);
+        }
+
         JobRecord record;
         try
         {
@@ -133,8 +155,14 @@ public static class JobsApi
         return TypedResults.Accepted($"/jobs/{id}", new CancelAccepted(id, record.Status));
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, JobDeletion deletion, bool? outputs, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(
+        Guid id, ClaimsPrincipal user, JobStateStore state, JobDeletion deletion, bool? outputs, CancellationToken cancellationToken)
     {
+        if (!await MaySeeAsync(user, id, state, cancellationToken))
+        {
+            return NotFound(id);
+        }
+
         try
         {
             return await deletion.DeleteAsync(id, outputs ?? false, cancellationToken) ? TypedResults.NoContent() : NotFound(id);
@@ -144,6 +172,10 @@ public static class JobsApi
             return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status409Conflict, title: "The job is not finished.");
         }
     }
+
+    /// <summary>Another identity's job is answered exactly like a job that does not exist.</summary>
+    private static async Task<bool> MaySeeAsync(ClaimsPrincipal user, Guid id, JobStateStore state, CancellationToken cancellationToken) =>
+        await state.GetAsync(id, cancellationToken) is { } record && user.MaySee(record.SubmittedBy);
 
     private static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem($"No job {id} exists (or its state was removed).", statusCode: StatusCodes.Status404NotFound, title: "Job not found.");

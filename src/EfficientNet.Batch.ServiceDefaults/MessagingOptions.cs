@@ -17,7 +17,8 @@ public sealed class MessagingOptions : IValidatableObject
 
     public MessagingTransport Transport { get; set; } = MessagingTransport.RabbitMq;
 
-    /// <summary>e.g. <c>amqp://guest:guest@127.0.0.1:5672/</c>.</summary>
+    /// <summary>e.g. <c>amqp://guest:guest@127.0.0.1:5672/</c>. Holds the password: messages show it through
+    /// <see cref="BrokerAddress.Redact"/> only.</summary>
     public string? RabbitMqUri { get; set; }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
@@ -36,7 +37,7 @@ public sealed class MessagingOptions : IValidatableObject
         else if (!Uri.TryCreate(RabbitMqUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps" or "rabbitmq" or "rabbitmqs"))
         {
             yield return new ValidationResult(
-                $"Messaging:RabbitMqUri '{RabbitMqUri}' is not an amqp:// or amqps:// URI.",
+                $"Messaging:RabbitMqUri '{BrokerAddress.Redact(RabbitMqUri)}' is not an amqp:// or amqps:// URI.",
                 [nameof(RabbitMqUri)]);
         }
     }

@@ -105,11 +105,12 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary><c>/healthz</c>: the process lives. <c>/readyz</c>: every check (the bus included) is healthy.</summary>
+    /// <summary><c>/healthz</c>: the process lives. <c>/readyz</c>: every check (the bus included) is healthy. Both
+    /// answer without credentials (probes have none), and say only Healthy / Degraded / Unhealthy.</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
-        app.MapHealthChecks(ReadinessPath);
+        app.MapHealthChecks(LivenessPath, new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) }).AllowAnonymous();
+        app.MapHealthChecks(ReadinessPath).AllowAnonymous();
         return app;
     }
 }

@@ -46,7 +46,7 @@ public sealed class DatasetReader(IStorageResolver resolver)
                 : ImageExtensions.Contains(extension) ? DatasetKind.SingleImage
                 : throw new InvalidDataException(
                     $"Dataset location '{location}' is a single file that is neither a manifest (.txt, .csv, .lst) nor an image.");
-            return new Dataset(kind, location, new ResolvedLocation(resolved.Store, BlobKey.Parent(entry.Key)), entry.Key);
+            return new Dataset(kind, location, new ResolvedLocation(resolved.Store, BlobKey.Parent(entry.Key)), entry.Key) { SourceBytes = entry.Size };
         }
 
         return new Dataset(DatasetKind.Folder, location, resolved, null);
@@ -71,6 +71,9 @@ public sealed class Dataset
     }
 
     public DatasetKind Kind { get; }
+
+    /// <summary>Size of the manifest or single image the location names; null for a folder.</summary>
+    public long? SourceBytes { get; init; }
 
     /// <summary>The location as given.</summary>
     public string Location { get; }

@@ -18,9 +18,10 @@ public static class StorageRegistration
             .BindConfiguration(StorageOptions.SectionName)
             .Configure<IConfiguration>((options, configuration) =>
             {
-                if (string.IsNullOrWhiteSpace(options.AzureConnectionString))
+                if (string.IsNullOrWhiteSpace(options.AzureConnectionString) && string.IsNullOrWhiteSpace(options.AccountUrl))
                 {
-                    // The variable every Azure tool honours; hosts usually see it through configuration already.
+                    // The variable every Azure tool honours; hosts usually see it through configuration already. Not
+                    // read when Storage:AccountUrl chooses an identity instead of a key.
                     options.AzureConnectionString = configuration[StorageOptions.ConnectionStringEnvironmentVariable]
                                                     ?? Environment.GetEnvironmentVariable(StorageOptions.ConnectionStringEnvironmentVariable);
                 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Azure.Identity;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Options;
 
@@ -27,7 +28,8 @@ public sealed record ResolvedLocation(IBlobStore Store, string Prefix)
 public interface IStorageResolver
 {
     /// <summary>Resolves <paramref name="location"/>. Throws <see cref="ArgumentException"/> for a malformed location
-    /// and <see cref="InvalidOperationException"/> for an Azure location when no connection string is configured.</summary>
+    /// and <see cref="InvalidOperationException"/> for an Azure location when no account (connection string or account
+    /// URL) is configured.</summary>
     ResolvedLocation Resolve(string location);
 }
 
@@ -42,8 +44,7 @@ public interface IStorageResolver
 public sealed class StorageResolver(IOptions<StorageOptions> options) : IStorageResolver
 {
     private readonly ConcurrentDictionary<string, IBlobStore> _stores = new(StringComparer.Ordinal);
-    private readonly Lazy<BlobServiceClient?> _azure = new(() =>
-        string.IsNullOrWhiteSpace(options.Value.AzureConnectionString) ? null : new BlobServiceClient(options.Value.AzureConnectionString));
+    private readonly Lazy<BlobServiceClient?> _azure = new(() => CreateServiceClient(options.Value));
 
     public ResolvedLocation Resolve(string location)
     {
@@ -51,9 +52,10 @@ public sealed class StorageResolver(IOptions<StorageOptions> options) : IStorage
         if (parsed.Scheme == StorageScheme.Azure)
         {
             var service = _azure.Value ?? throw new InvalidOperationException(
-                $"Location '{location}' is in Azure Blob Storage, but no connection string is configured: set " +
+                $"Location '{location}' is in Azure Blob Storage, but no storage account is configured: set " +
                 $"{StorageOptions.SectionName}:{nameof(StorageOptions.AzureConnectionString)} or the " +
-                $"{StorageOptions.ConnectionStringEnvironmentVariable} environment variable.");
+                $"{StorageOptions.ConnectionStringEnvironmentVariable} environment variable (an account key or SAS), or " +
+                $"{StorageOptions.AccountUrlSetting} (an Entra ID identity through DefaultAzureCredential).");
             var store = _stores.GetOrAdd("az:" + parsed.Container, _ => new AzureBlobStore(service.GetBlobContainerClient(parsed.Container)));
             return new ResolvedLocation(store, parsed.Prefix);
         }
@@ -61,5 +63,20 @@ public sealed class StorageResolver(IOptions<StorageOptions> options) : IStorage
         var path = parsed.Container;
         var (root, prefix) = File.Exists(path) ? (Path.GetDirectoryName(path)!, Path.GetFileName(path)) : (path, "");
         return new ResolvedLocation(_stores.GetOrAdd("file:" + root, _ => new FileSystemBlobStore(root)), prefix);
+    }
+
+    /// <summary>The account client after the options: a connection string (key or SAS), else the account URL with
+    /// <see cref="DefaultAzureCredential"/> (workload identity in a cluster), else none. Neither connects yet.</summary>
+    public static BlobServiceClient? CreateServiceClient(StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!string.IsNullOrWhiteSpace(options.AzureConnectionString))
+        {
+            return new BlobServiceClient(options.AzureConnectionString);
+        }
+
+        return string.IsNullOrWhiteSpace(options.AccountUrl)
+            ? null
+            : new BlobServiceClient(new Uri(options.AccountUrl), new DefaultAzureCredential());
     }
 }

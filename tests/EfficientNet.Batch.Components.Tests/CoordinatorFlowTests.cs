@@ -34,6 +34,8 @@ public sealed class CoordinatorFlowTests : IDisposable
             ["Coordinator:CancelGracePeriod"] = "00:00:00",
             ["Coordinator:FinalizeLeaseTimeout"] = "00:00:03",
             ["Coordinator:Retention"] = "01:00:00",
+            ["Coordinator:AllowedDatasets:0"] = _dataset,
+            ["Coordinator:AllowedOutputs:0"] = _work,
         });
         builder.AddCoordinatorComponents();
         builder.Services.Replace(ServiceDescriptor.Singleton<IShardDispatcher>(_bus));
@@ -256,6 +258,26 @@ public sealed class CoordinatorFlowTests : IDisposable
 
         Assert.Equal(1, late.Finalized);
         Assert.Equal(JobStatus.Completed, (await ReadAsync(job.JobId))!.Status);
+    }
+
+    [Fact]
+    public async Task A_dataset_or_output_outside_the_allowed_roots_is_refused_naming_the_setting_and_nothing_is_stored()
+    {
+        var submission = Get<JobSubmission>();
+        Directory.CreateDirectory(Path.Combine(_work, "state"));
+        Directory.CreateSymbolicLink(Path.Combine(_work, "into-state"), Path.Combine(_work, "state"));
+
+        var dataset = await Assert.ThrowsAsync<JobValidationException>(() => submission.SubmitAsync(
+            NewId.NextGuid(), Spec() with { Dataset = Path.Combine(_work, "results") }, overwrite: false, CancellationToken.None));
+        var output = await Assert.ThrowsAsync<JobValidationException>(() => submission.SubmitAsync(
+            NewId.NextGuid(), Spec(_dataset + "-out"), overwrite: false, CancellationToken.None));
+        var linked = await Assert.ThrowsAsync<JobValidationException>(() => submission.SubmitAsync(
+            NewId.NextGuid(), Spec(Path.Combine(_work, "into-state", "out")), overwrite: false, CancellationToken.None));
+
+        Assert.Contains("is outside Coordinator:AllowedDatasets", Assert.Single(dataset.Errors), StringComparison.Ordinal);
+        Assert.Contains("is outside Coordinator:AllowedOutputs", Assert.Single(output.Errors), StringComparison.Ordinal);
+        Assert.Contains("overlaps the coordinator's state location (Coordinator:StateLocation)", Assert.Single(linked.Errors), StringComparison.Ordinal);
+        Assert.Empty((await Get<JobStateStore>().LoadIndexAsync(CancellationToken.None)).All());
     }
 
     [Fact]

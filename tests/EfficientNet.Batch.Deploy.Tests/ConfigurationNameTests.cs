@@ -16,6 +16,13 @@ public sealed class ConfigurationNameTests
     [InlineData("Inference__Device")]
     [InlineData("Models__RemoteLocation")]
     [InlineData("worker__concurrentShards")]
+    [InlineData("Storage__AccountUrl")]
+    [InlineData("Auth__ApiKeys__0__Sha256")]
+    [InlineData("Auth__ApiKeys__3__Scopes__1")]
+    [InlineData("Auth__Jwt__Audience")]
+    [InlineData("Auth__AllowAnonymous")]
+    [InlineData("Limits__MaxImagesPerJob")]
+    [InlineData("Coordinator__AllowedDatasets__0")]
     public void A_settable_option_is_recognised_in_its_environment_variable_form(string variable) =>
         Assert.Null(OptionsCatalogue.Instance.ProblemWith(variable));
 
@@ -36,7 +43,7 @@ public sealed class ConfigurationNameTests
     {
         Assert.Equal(typeof(WorkerOptions), OptionsCatalogue.Instance.Sections["Worker"]);
         Assert.Equal(
-            ["Coordinator", "Inference", "Messaging", "Models", "Storage", "Worker"],
+            ["Auth", "Coordinator", "Inference", "Limits", "Messaging", "Models", "Storage", "Worker"],
             OptionsCatalogue.Instance.Sections.Keys.Order(StringComparer.Ordinal));
     }
 
@@ -51,6 +58,8 @@ public sealed class ConfigurationNameTests
         Assert.Contains(($"{Repository.ChartFolder}/values.yaml", "Worker__ConcurrentShards"), named);
         Assert.Contains(($"{Repository.ChartFolder}/templates/configmap.yaml", "Inference__Device"), named);
         Assert.Contains(($"{Repository.ChartFolder}/templates/secret.yaml", "Storage__AzureConnectionString"), named);
+        Assert.Contains(($"{Repository.ChartFolder}/templates/configmap.yaml", "Auth__AllowAnonymous"), named);
+        Assert.Contains(($"{Repository.ChartFolder}/templates/_helpers.tpl", "Storage__AccountUrl"), named);
         Assert.Contains((Repository.WorkerDockerfile, "Models__Directory"), named);
         Assert.Contains(named, n => n.Source == "README.md");
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Coordinator.Security;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.ServiceDefaults;
@@ -17,21 +18,29 @@ namespace EfficientNet.Batch.Deploy.Tests;
 /// </summary>
 internal static class HostConfiguration
 {
-    public static readonly string[] CoordinatorSections = [MessagingOptions.SectionName, StorageOptions.SectionName, CoordinatorOptions.SectionName];
+    public static readonly string[] CoordinatorSections =
+        [MessagingOptions.SectionName, StorageOptions.SectionName, CoordinatorOptions.SectionName, AuthOptions.SectionName, JobLimitsOptions.SectionName];
 
+    // Workers read Coordinator:AllowedDatasets/AllowedOutputs/OutputLocation as their location policy's fallback.
     public static readonly string[] WorkerSections =
-        [MessagingOptions.SectionName, StorageOptions.SectionName, WorkerOptions.SectionName, InferenceOptions.SectionName, ModelStoreOptions.SectionName];
+    [
+        MessagingOptions.SectionName, StorageOptions.SectionName, WorkerOptions.SectionName, InferenceOptions.SectionName, ModelStoreOptions.SectionName,
+        CoordinatorOptions.SectionName,
+    ];
 
     public static List<string> CoordinatorProblems(IReadOnlyDictionary<string, string> environment)
     {
         var problems = ForeignSections(environment, CoordinatorSections);
         var configuration = ToConfiguration(environment);
         var storage = Bind<StorageOptions>(configuration, StorageOptions.SectionName, problems);
-        storage.AzureConnectionString ??= configuration[StorageOptions.ConnectionStringEnvironmentVariable];
+        UseConnectionStringVariable(storage, configuration);
         var messaging = Bind<MessagingOptions>(configuration, MessagingOptions.SectionName, problems);
         messaging.RabbitMqUri ??= configuration["RABBITMQ_URI"];
         var coordinator = Bind<CoordinatorOptions>(configuration, CoordinatorOptions.SectionName, problems);
-        Validate(problems, storage, messaging, coordinator);
+        var auth = Bind<AuthOptions>(configuration, AuthOptions.SectionName, problems);
+        var limits = Bind<JobLimitsOptions>(configuration, JobLimitsOptions.SectionName, problems);
+        Validate(problems, storage, messaging, coordinator, limits);
+        problems.AddRange(new AuthOptionsValidator().Validate(null, auth).Failures ?? []);
         var locations = new CoordinatorOptionsValidator(new StorageResolver(Options.Create(storage))).Validate(null, coordinator);
         problems.AddRange(locations.Failures ?? []);
         return problems;
@@ -42,7 +51,7 @@ internal static class HostConfiguration
         var problems = ForeignSections(environment, WorkerSections);
         var configuration = ToConfiguration(environment);
         var storage = Bind<StorageOptions>(configuration, StorageOptions.SectionName, problems);
-        storage.AzureConnectionString ??= configuration[StorageOptions.ConnectionStringEnvironmentVariable];
+        UseConnectionStringVariable(storage, configuration);
         var messaging = Bind<MessagingOptions>(configuration, MessagingOptions.SectionName, problems);
         messaging.RabbitMqUri ??= configuration["RABBITMQ_URI"];
         var worker = Bind<WorkerOptions>(configuration, WorkerOptions.SectionName, problems);
@@ -54,6 +63,15 @@ internal static class HostConfiguration
             .Where(m => !ModelCatalogue.TryGet(m.Id, out _))
             .Select(m => $"Worker:PreloadModels: '{m.Id}' is not a catalogue model"));
         return problems;
+    }
+
+    /// <summary>What <c>AddStorage</c> does: AZURE_STORAGE_CONNECTION_STRING applies when neither setting is given.</summary>
+    private static void UseConnectionStringVariable(StorageOptions storage, IConfiguration configuration)
+    {
+        if (string.IsNullOrWhiteSpace(storage.AzureConnectionString) && string.IsNullOrWhiteSpace(storage.AccountUrl))
+        {
+            storage.AzureConnectionString = configuration[StorageOptions.ConnectionStringEnvironmentVariable];
+        }
     }
 
     /// <summary>The value a host sees for a setting, e.g. <c>Inference:Device</c>, bound to its property's type.</summary>

@@ -33,7 +33,14 @@ public sealed partial class HostConfigurationTests
     public void Chart_values_give_the_coordinator_a_configuration_it_starts_with()
     {
         Assert.Equal(SecretStandIns.Keys.Order(StringComparer.Ordinal), SecretKeys());
-        var environment = Merge(ChartValues.CoordinatorConfig, ChartValues.SharedConfig, SecretStandIns);
+        // The chart refuses to render without credentials (ChartRenderingTests); an API key from its auth Secret stands in.
+        var apiKey = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["Auth__ApiKeys__0__Name"] = "ci",
+            ["Auth__ApiKeys__0__Sha256"] = new string('a', 64),
+            ["Auth__ApiKeys__0__Scopes__0"] = "admin",
+        };
+        var environment = Merge(ChartValues.CoordinatorConfig, ChartValues.SharedConfig, SecretStandIns, apiKey);
 
         Assert.Empty(HostConfiguration.CoordinatorProblems(environment));
     }

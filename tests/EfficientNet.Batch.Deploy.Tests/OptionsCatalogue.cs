@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Coordinator.Security;
 using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.ServiceDefaults;
 using EfficientNet.Batch.Storage;
@@ -31,6 +32,7 @@ internal sealed class OptionsCatalogue
         typeof(StorageOptions).Assembly,
         typeof(WorkerOptions).Assembly,
         typeof(InferenceOptions).Assembly,
+        typeof(AuthOptions).Assembly,
     ]);
 
     /// <summary>Section name to options class.</summary>

@@ -42,6 +42,19 @@ public sealed class CliJobCommandsTests : IAsyncLifetime
         Assert.Contains("--cursor next-page", stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("submit", "az://datasets/photos", "--model", "efficientnet_b0")]
+    [InlineData("status", "5f0c1a4e-0000-4000-8000-000000000001")]
+    [InlineData("cancel", "5f0c1a4e-0000-4000-8000-000000000001")]
+    [InlineData("jobs", "list")]
+    public async Task Every_coordinator_command_sends_the_api_key_from_the_environment_or_the_flag(params string[] command)
+    {
+        await Effnet.RunAsync(new Dictionary<string, string> { ["EFFNET_API_KEY"] = "from-environment" }, [.. command, "--coordinator", _coordinator.Url]);
+        await Effnet.RunAsync(new Dictionary<string, string> { ["EFFNET_API_KEY"] = "from-environment" }, [.. command, "--coordinator", _coordinator.Url, "--api-key", "from-flag"]);
+
+        Assert.Equal(["from-environment", "from-flag"], _coordinator.ApiKeys.ToArray());
+    }
+
     [Fact]
     public async Task Jobs_list_refuses_a_status_that_does_not_exist()
     {
@@ -133,6 +146,9 @@ public sealed class CliJobCommandsTests : IAsyncLifetime
 
         public ConcurrentQueue<string> Bodies { get; } = new();
 
+        /// <summary>The X-API-Key header of each request ("" when absent).</summary>
+        public ConcurrentQueue<string> ApiKeys { get; } = new();
+
         public string Url => _app!.Urls.First();
 
         /// <summary>GET /jobs/{id} answers these statuses in turn, then keeps the last one.</summary>
@@ -149,6 +165,7 @@ public sealed class CliJobCommandsTests : IAsyncLifetime
             _app.Use((context, next) =>
             {
                 Requests.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}");
+                ApiKeys.Enqueue(context.Request.Headers["X-API-Key"].ToString());
                 return next(context);
             });
             _app.MapPost("/jobs", async (HttpRequest request) =>

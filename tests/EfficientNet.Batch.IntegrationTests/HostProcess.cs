@@ -10,11 +10,13 @@ internal sealed class HostProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly int _keptLines;
 
-    private HostProcess(Process process, int port)
+    private HostProcess(Process process, int port, int keptLines)
     {
         _process = process;
         Port = port;
+        _keptLines = keptLines;
     }
 
     public int Port { get; }
@@ -25,7 +27,8 @@ internal sealed class HostProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment)
+    /// <param name="keepAllOutput">Keep every output line (a test that inspects all of it), not only the last 400.</param>
+    public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, bool keepAllOutput = false)
     {
         var assembly = TestPaths.HostAssembly(project);
         if (!File.Exists(assembly))
@@ -49,7 +52,7 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var host = new HostProcess(process, port);
+        var host = new HostProcess(process, port, keepAllOutput ? int.MaxValue : 400);
         process.OutputDataReceived += (_, e) => host.Append(e.Data);
         process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         process.Start();
@@ -94,7 +97,7 @@ internal sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary>Kills the host and its child processes at once (SIGKILL, like <c>kill -9</c>): no shutdown hook runs,
-    /// so whatever it was doing is left half done.</summary>
+    /// so whatever it was doing is left half done. Returns once its output has been read to the end.</summary>
     public void Kill()
     {
         if (!_process.HasExited)
@@ -124,7 +127,7 @@ internal sealed class HostProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
-        while (_output.Count > 400 && _output.TryDequeue(out _))
+        while (_output.Count > _keptLines && _output.TryDequeue(out _))
         {
         }
     }

@@ -25,6 +25,10 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
     private readonly List<HostProcess> _hosts = [];
     private readonly Dictionary<HostProcess, HttpClient> _clients = [];
 
+    /// <summary>The admin API key every coordinator of this cluster accepts (only its SHA-256 is configured) and every
+    /// <see cref="Client"/> sends.</summary>
+    public string ApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     /// <summary>Suffix of this cluster's container names.</summary>
     public string Run { get; } = Guid.NewGuid().ToString("N")[..10];
 
@@ -49,6 +53,10 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
             }
         }
     }
+
+    /// <summary>Lower-case hex SHA-256 of a key, as <c>Auth:ApiKeys:N:Sha256</c> takes it.</summary>
+    public static string Sha256Hex(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
 
     /// <summary>Photos of the shared sample set, in file name order.</summary>
     public static List<string> Photos(int skip, int take) =>
@@ -77,6 +85,9 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
             ["Models__RemoteLocation"] = sharedModels ? $"az://models-{Run}" : "",
             ["Worker__Name"] = name,
             ["Inference__BatchSize"] = "8",
+            ["Auth__ApiKeys__0__Name"] = "cluster-admin",
+            ["Auth__ApiKeys__0__Sha256"] = Sha256Hex(ApiKey),
+            ["Auth__ApiKeys__0__Scopes__0"] = "admin",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -137,6 +148,7 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
             if (!_clients.TryGetValue(coordinator, out var client))
             {
                 client = new HttpClient { BaseAddress = coordinator.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+                client.DefaultRequestHeaders.Add("X-API-Key", ApiKey);
                 _clients[coordinator] = client;
             }
 

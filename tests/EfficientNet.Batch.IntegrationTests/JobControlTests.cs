@@ -149,7 +149,7 @@ public sealed class JobControlTests(InfrastructureFixture infrastructure, ITestO
         await AssertEachImageOnceAsync($"{low:N}/predictions.jsonl", lowPhotos);
     }
 
-    [Fact(Skip = "Unverified: on a machine at load 15-20 the job was not finished 30 s after the next coordinator started (run of 2026-11-28); the mechanism is covered by CoordinatorFlowTests.The_sweep_finishes_a_job_whose_merge_was_interrupted_once_the_dead_mergers_lease_is_stale. Diagnose before enabling.")]
+    [Fact]
     public async Task A_merge_interrupted_by_a_killed_coordinator_is_finished_by_the_next_one()
     {
         // One image per shard: the merge reads 300 shard results one after the other, long enough to be caught.
@@ -200,7 +200,9 @@ public sealed class JobControlTests(InfrastructureFixture infrastructure, ITestO
         JsonNode job;
         try
         {
-            job = await _cluster.WaitForTerminalStatusAsync(second, jobId, TimeSpan.FromSeconds(30));
+            // The lease goes stale 4 s after the kill; the merge re-reads 300 outcomes and 300 shard results from
+            // Azurite, which takes seconds on an idle machine and much longer on a loaded CI runner.
+            job = await _cluster.WaitForTerminalStatusAsync(second, jobId, TimeSpan.FromSeconds(120));
         }
         catch (TimeoutException e)
         {
@@ -216,7 +218,13 @@ public sealed class JobControlTests(InfrastructureFixture infrastructure, ITestO
         await AssertEachImageOnceAsync($"{jobId:N}/predictions.jsonl", photos);
         var written = await JobCluster.DownloadJsonAsync(_cluster.Results, $"{jobId:N}/summary.json");
         Assert.Equal(photos.Count, written["imagesOk"]!.GetValue<long>());
-        Assert.False(await lease.ExistsAsync(), "the merge lease was not released after the merge");
+        // The lease is released just after the record is written as Completed.
+        var released = Stopwatch.StartNew();
+        while (await lease.ExistsAsync())
+        {
+            Assert.True(released.Elapsed < TimeSpan.FromSeconds(10), "the merge lease was not released after the merge");
+            await Task.Delay(100);
+        }
     }
 
     [Fact]

@@ -61,3 +61,73 @@ app.kubernetes.io/component: {{ .component }}
 - name: tmp
   emptyDir: {}
 {{- end }}
+
+{{/* The pods' service account. */}}
+{{- define "effnet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "effnet.fullname" .) }}
+{{- else }}
+{{- .Values.serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the API key hashes (Auth__ApiKeys__0__Name, ...); empty when there is none. */}}
+{{- define "effnet.authSecretName" -}}
+{{- if .Values.auth.existingSecret }}
+{{- .Values.auth.existingSecret }}
+{{- else if .Values.auth.apiKeys }}
+{{- printf "%s-auth" (include "effnet.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{/* Workload identity: the pods get a token for the service account's Entra ID identity (storage.accountUrl). */}}
+{{- define "effnet.workloadIdentity" -}}
+{{- if and .Values.storage.accountUrl .Values.storage.workloadIdentity }}true{{ end }}
+{{- end }}
+
+{{/* Refuses a configuration the hosts would refuse at start (or, for auth, one that would leave the API open). */}}
+{{- define "effnet.validate" -}}
+{{- $auth := .Values.auth }}
+{{- $jwt := and $auth.jwt.authority $auth.jwt.audience }}
+{{- if not (or $auth.existingSecret $auth.apiKeys $jwt $auth.allowAnonymous) }}
+{{- fail "auth: no caller could be authenticated. Set auth.apiKeys (or auth.existingSecret with the API key hashes), or auth.jwt.authority and auth.jwt.audience, or auth.allowAnonymous=true (local use only)" }}
+{{- end }}
+{{- if ne (empty $auth.jwt.authority) (empty $auth.jwt.audience) }}
+{{- fail "auth.jwt.authority and auth.jwt.audience go together: set both or neither" }}
+{{- end }}
+{{- range $i, $key := $auth.apiKeys }}
+{{- if not $key.name }}
+{{- fail (printf "auth.apiKeys[%d].name is required" $i) }}
+{{- end }}
+{{- if not (regexMatch "^[0-9a-f]{64}$" (toString $key.sha256)) }}
+{{- fail (printf "auth.apiKeys[%d].sha256 must be the lower-case hex SHA-256 of the key (printf %%s \"$KEY\" | sha256sum), not the key" $i) }}
+{{- end }}
+{{- if not $key.scopes }}
+{{- fail (printf "auth.apiKeys[%d].scopes is empty: give at least one of jobs:read, jobs:submit, jobs:cancel, schedules:write, admin" $i) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.storage.accountUrl .Values.secrets.azureStorageConnectionString }}
+{{- fail "storage.accountUrl and secrets.azureStorageConnectionString both name the storage account: set one" }}
+{{- end }}
+{{- end }}
+
+{{/* Settings both hosts get: the identity-based storage account and where jobs may read and write. */}}
+{{- define "effnet.sharedSettings" -}}
+{{- with .Values.storage.accountUrl }}
+# Reached with DefaultAzureCredential (workload identity): no key anywhere.
+Storage__AccountUrl: {{ . | quote }}
+{{- end }}
+{{- range $i, $root := .Values.coordinator.allowedDatasets }}
+Coordinator__AllowedDatasets__{{ $i }}: {{ $root | quote }}
+{{- end }}
+{{- range $i, $root := .Values.coordinator.allowedOutputs }}
+Coordinator__AllowedOutputs__{{ $i }}: {{ $root | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Pod labels and spec lines for the storage identity; call inside the pod template's labels. */}}
+{{- define "effnet.identityLabels" -}}
+{{- if include "effnet.workloadIdentity" . }}
+azure.workload.identity/use: "true"
+{{- end }}
+{{- end }}

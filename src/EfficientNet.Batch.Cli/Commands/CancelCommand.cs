@@ -10,9 +10,11 @@ internal static class CancelCommand
     {
         var job = new Argument<Guid>("JOB") { Description = "Job id (as printed by `effnet submit`)." };
         var coordinator = CoordinatorClient.CreateOption();
-        var command = new Command("cancel", "Cancel a job; `effnet status JOB --watch` follows it until it is closed.") { job, coordinator };
+        var apiKey = CoordinatorClient.CreateApiKeyOption();
+        var command = new Command("cancel", "Cancel a job; `effnet status JOB --watch` follows it until it is closed.") { job, coordinator, apiKey };
         command.SetAction((parse, ct) => CoordinatorClient.RunAsync(
             parse.GetRequiredValue(coordinator),
+            parse.GetValue(apiKey),
             client => client.PrintAsync(HttpMethod.Post, $"jobs/{parse.GetRequiredValue(job)}/cancel", null, ct)));
         return command;
     }

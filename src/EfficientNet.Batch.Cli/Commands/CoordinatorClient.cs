@@ -18,7 +18,17 @@ internal sealed class CoordinatorClient : IDisposable
 
     private readonly HttpClient _http;
 
-    private CoordinatorClient(Uri baseAddress) => _http = new HttpClient { BaseAddress = baseAddress, Timeout = RequestTimeout };
+    private CoordinatorClient(Uri baseAddress, string? apiKey)
+    {
+        _http = new HttpClient { BaseAddress = baseAddress, Timeout = RequestTimeout };
+        if (!string.IsNullOrEmpty(apiKey))
+        {
+            _http.DefaultRequestHeaders.Add(ApiKeyHeader, apiKey);
+        }
+    }
+
+    public const string ApiKeyHeader = "X-API-Key";
+    public const string ApiKeyEnvironmentVariable = "EFFNET_API_KEY";
 
     /// <summary>As the coordinator writes its JSON: camelCase, enums as strings.</summary>
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
@@ -29,11 +39,19 @@ internal sealed class CoordinatorClient : IDisposable
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("EFFNET_COORDINATOR") ?? "http://127.0.0.1:5000",
     };
 
+    /// <summary><c>--api-key</c>: sent as <c>X-API-Key</c>. Prefer the environment variable: a flag shows in the
+    /// process list and the shell history.</summary>
+    public static Option<string?> CreateApiKeyOption() => new("--api-key")
+    {
+        Description = $"API key for the coordinator, sent as {ApiKeyHeader} (default: ${ApiKeyEnvironmentVariable}).",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable(ApiKeyEnvironmentVariable),
+    };
+
     public void Dispose() => _http.Dispose();
 
     /// <summary>Runs a command's requests against the coordinator at <paramref name="baseUrl"/>. An unreachable
     /// coordinator or a 5xx is exit 5, a 4xx exit 2, each with one error line and no stack trace.</summary>
-    public static async Task<int> RunAsync(string baseUrl, Func<CoordinatorClient, Task<int>> requests)
+    public static async Task<int> RunAsync(string baseUrl, string? apiKey, Func<CoordinatorClient, Task<int>> requests)
     {
         if (!Uri.TryCreate(baseUrl.TrimEnd('/') + "/", UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
         {
@@ -41,7 +59,7 @@ internal sealed class CoordinatorClient : IDisposable
             return ExitCodes.InvalidArguments;
         }
 
-        using var client = new CoordinatorClient(address);
+        using var client = new CoordinatorClient(address, apiKey);
         try
         {
             return await requests(client);

@@ -26,12 +26,13 @@ internal static class JobsCommand
         var cursor = new Option<string?>("--cursor") { Description = "Where the page starts: the next cursor a previous page printed." };
         var json = new Option<bool>("--json") { Description = "Print the page as the coordinator answered it (JSON)." };
         var coordinator = CoordinatorClient.CreateOption();
+        var apiKey = CoordinatorClient.CreateApiKeyOption();
 
-        var list = new Command("list", "List jobs, newest first.") { status, limit, cursor, json, coordinator };
+        var list = new Command("list", "List jobs, newest first.") { status, limit, cursor, json, coordinator, apiKey };
         list.SetAction((parse, ct) =>
         {
             var path = PagePath(parse.GetValue(status), parse.GetValue(limit), parse.GetValue(cursor));
-            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), async client =>
+            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), parse.GetValue(apiKey), async client =>
             {
                 if (parse.GetValue(json))
                 {

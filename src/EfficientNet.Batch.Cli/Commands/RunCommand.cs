@@ -7,6 +7,7 @@ using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.ServiceDefaults;
+using EfficientNet.Batch.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -58,6 +59,9 @@ internal static class RunCommand
                 ["Coordinator:StateLocation"] = stateDirectory,
                 ["Coordinator:OutputLocation"] = outputDirectory,
                 ["Coordinator:CancelGracePeriod"] = CancelGracePeriod.ToString("c", CultureInfo.InvariantCulture),
+                // One process, one job: exactly this dataset may be read and this output written.
+                ["Coordinator:AllowedDatasets:0"] = DatasetRoot(dataset),
+                ["Coordinator:AllowedOutputs:0"] = outputDirectory,
                 ["Inference:BatchSize"] = values.BatchSize?.ToString(CultureInfo.InvariantCulture),
                 ["Worker:DecodeParallelism"] = values.DecodeThreads?.ToString(CultureInfo.InvariantCulture),
             });
@@ -94,6 +98,23 @@ internal static class RunCommand
         finally
         {
             RemoveState(stateDirectory);
+        }
+    }
+
+    /// <summary>The location the job's images are read from: a local manifest's folder (its entries are relative to
+    /// it), else the dataset itself; null for a location that does not parse (the job's validation then says why).</summary>
+    private static string? DatasetRoot(string dataset)
+    {
+        try
+        {
+            var location = StorageLocation.Parse(dataset);
+            return location.Scheme == StorageScheme.FileSystem && File.Exists(location.Container)
+                ? Path.GetDirectoryName(location.Container)
+                : location.ToString();
+        }
+        catch (ArgumentException)
+        {
+            return null;
         }
     }
 

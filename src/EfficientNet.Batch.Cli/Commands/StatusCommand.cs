@@ -16,11 +16,12 @@ internal static class StatusCommand
             Description = "Follow the job until it ends, then exit with its outcome (0 Completed, 4 CompletedWithErrors, 1 Failed, 130 Cancelled).",
         };
         var coordinator = CoordinatorClient.CreateOption();
-        var command = new Command("status", "Show a job's state and progress.") { job, watch, coordinator };
+        var apiKey = CoordinatorClient.CreateApiKeyOption();
+        var command = new Command("status", "Show a job's state and progress.") { job, watch, coordinator, apiKey };
         command.SetAction((parse, ct) =>
         {
             var path = $"jobs/{parse.GetRequiredValue(job)}";
-            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), client => parse.GetValue(watch)
+            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), parse.GetValue(apiKey), client => parse.GetValue(watch)
                 ? WatchAsync(client, path, ct)
                 : client.PrintAsync(HttpMethod.Get, path, null, ct));
         });

@@ -13,8 +13,9 @@ internal static class SubmitCommand
         var output = new Option<string?>("--out", "-o") { Description = "Output location (default: the coordinator's, plus the job id)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Take over the output of a finished job that overlaps this one's (refused otherwise)." };
         var coordinator = CoordinatorClient.CreateOption();
+        var apiKey = CoordinatorClient.CreateApiKeyOption();
         var options = new JobOptions();
-        var command = new Command("submit", "Submit a job to a running coordinator.") { dataset, model, output, overwrite, coordinator };
+        var command = new Command("submit", "Submit a job to a running coordinator.") { dataset, model, output, overwrite, coordinator, apiKey };
         options.AddTo(command, embedded: false);
         command.SetAction((parse, ct) =>
         {
@@ -29,7 +30,7 @@ internal static class SubmitCommand
                 values.Seed,
                 values.Priority,
                 parse.GetValue(overwrite));
-            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), client => client.PrintAsync(HttpMethod.Post, "jobs", request, ct));
+            return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), parse.GetValue(apiKey), client => client.PrintAsync(HttpMethod.Post, "jobs", request, ct));
         });
         return command;
     }

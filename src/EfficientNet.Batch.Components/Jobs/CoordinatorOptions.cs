@@ -15,6 +15,14 @@ public sealed class CoordinatorOptions
     [Required]
     public string OutputLocation { get; set; } = "effnet-results";
 
+    /// <summary>Roots a job's dataset may be read from (<c>az://container/prefix</c>, <c>file:///root</c>); a dataset
+    /// outside them is refused with 400. Empty: any <c>az://</c> location and no local path.</summary>
+    public List<string> AllowedDatasets { get; set; } = [];
+
+    /// <summary>Roots a job's output may be written to, as <see cref="AllowedDatasets"/>. Outputs under
+    /// <see cref="OutputLocation"/> are always allowed.</summary>
+    public List<string> AllowedOutputs { get; set; } = [];
+
     [Range(1, 10_000)]
     public int DefaultShardSize { get; set; } = 256;
 

@@ -1,5 +1,8 @@
+using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
@@ -9,17 +12,39 @@ public sealed record DatasetListing(string Root, IReadOnlyList<ShardImage> Image
 /// <summary>The dataset cannot be used: missing, empty, or a malformed manifest. The job fails with this message.</summary>
 public sealed class DatasetException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Lists a dataset (a folder/prefix of images or a manifest) into shard-ready image entries.</summary>
-public sealed class DatasetLister(DatasetReader reader)
+/// <summary>Lists a dataset (a folder/prefix of images or a manifest) into shard-ready image entries. A manifest's paths
+/// cannot leave its folder (the parser refuses absolute paths and ".."), and no image may lead outside the coordinator's
+/// allowed dataset roots through a symbolic link: either makes the dataset unusable. So does a manifest larger than
+/// <see cref="JobLimitsOptions.MaxManifestBytes"/> or a dataset of more than <see cref="JobLimitsOptions.MaxImagesPerJob"/>
+/// images (listing stops there).</summary>
+public sealed class DatasetLister(
+    DatasetReader reader,
+    [FromKeyedServices(LocationPolicies.Coordinator)] LocationPolicy policy,
+    IOptions<JobLimitsOptions> limits)
 {
     public async Task<DatasetListing> ListAsync(string location, CancellationToken cancellationToken)
     {
         try
         {
             var dataset = await reader.OpenAsync(location, cancellationToken);
+            var limit = limits.Value;
+            if (dataset.Kind == DatasetKind.Manifest && dataset.SourceBytes > limit.MaxManifestBytes)
+            {
+                throw new DatasetException(
+                    $"The manifest '{location}' has {dataset.SourceBytes} bytes, more than the {limit.MaxManifestBytes} a job may read " +
+                    $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxManifestBytes)}): split it into several manifests.");
+            }
+
             var images = new List<ShardImage>();
             await foreach (var item in dataset.ReadItemsAsync(cancellationToken))
             {
+                if (images.Count == limit.MaxImagesPerJob)
+                {
+                    throw new DatasetException(
+                        $"The dataset '{location}' holds more than {limit.MaxImagesPerJob} images, the most one job may have " +
+                        $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxImagesPerJob)}): split it into several jobs by prefix or manifest.");
+                }
+
                 images.Add(new ShardImage(item.Path, item.Label));
             }
 
@@ -28,6 +53,11 @@ public sealed class DatasetLister(DatasetReader reader)
                 throw new DatasetException(
                     $"The dataset '{location}' holds no images ({dataset.SkippedNonImageFiles} other files). " +
                     $"Images are files ending in {string.Join(", ", DatasetReader.ImageExtensions.Order(StringComparer.Ordinal))}.");
+            }
+
+            if (policy.CheckDatasetItems(dataset.RootLocation, images.Select(i => i.Path)) is { } refusal)
+            {
+                throw new DatasetException($"The dataset '{location}' cannot be used: {refusal.Message}");
             }
 
             return new DatasetListing(dataset.RootLocation, images, dataset.SkippedNonImageFiles);

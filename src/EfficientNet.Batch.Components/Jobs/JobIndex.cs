@@ -98,6 +98,15 @@ public sealed class JobIndex
         }
     }
 
+    /// <summary>How many unfinished jobs <paramref name="submittedBy"/> has.</summary>
+    public int CountUnfinished(string? submittedBy)
+    {
+        lock (_gate)
+        {
+            return _newestFirst.Count(r => !r.IsTerminal && string.Equals(r.SubmittedBy, submittedBy, StringComparison.Ordinal));
+        }
+    }
+
     /// <summary>Every job, newest first (a copy).</summary>
     public IReadOnlyList<JobRecord> All()
     {
@@ -108,8 +117,8 @@ public sealed class JobIndex
     }
 
     /// <summary>Up to <paramref name="limit"/> jobs after <paramref name="cursor"/> (newest first), optionally of one
-    /// status, and the cursor of the next page (null on the last).</summary>
-    public (IReadOnlyList<JobRecord> Items, string? NextCursor) Page(JobStatus? status, int limit, string? cursor)
+    /// status and of one submitter, and the cursor of the next page (null on the last).</summary>
+    public (IReadOnlyList<JobRecord> Items, string? NextCursor) Page(JobStatus? status, int limit, string? cursor, string? submittedBy = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         (DateTimeOffset SubmittedAt, Guid JobId)? after = cursor is null ? null : JobCursor.Parse(cursor);
@@ -132,7 +141,8 @@ public sealed class JobIndex
             JobRecord? next = null;
             foreach (var record in candidates)
             {
-                if (status is not null && record.Status != status)
+                if ((status is not null && record.Status != status)
+                    || (submittedBy is not null && !string.Equals(record.SubmittedBy, submittedBy, StringComparison.Ordinal)))
                 {
                     continue;
                 }

@@ -24,11 +24,12 @@ public sealed class JobQueries(JobStateStore state, JobProgressTracker progress,
         return JobViews.From(record, snapshot, clock.GetUtcNow());
     }
 
-    /// <summary>A page of jobs, newest first. Throws <see cref="FormatException"/> for a cursor that is not one of ours.</summary>
-    public async Task<JobListPage> ListAsync(JobStatus? status, int limit, string? cursor, CancellationToken cancellationToken)
+    /// <summary>A page of jobs, newest first, only <paramref name="submittedBy"/>'s when given. Throws
+    /// <see cref="FormatException"/> for a cursor that is not one of ours.</summary>
+    public async Task<JobListPage> ListAsync(JobStatus? status, int limit, string? cursor, CancellationToken cancellationToken, string? submittedBy = null)
     {
         var index = await state.LoadIndexAsync(cancellationToken);
-        var (items, next) = index.Page(status, Math.Clamp(limit, 1, MaxPageSize), cursor);
+        var (items, next) = index.Page(status, Math.Clamp(limit, 1, MaxPageSize), cursor, submittedBy);
         return new JobListPage([.. items.Select(JobViews.ListItem)], next);
     }
 }
@@ -67,9 +68,11 @@ public static class JobViews
             record.CancelRequestedAt,
             record.CompletedAt,
             record.Error,
-            new JobProgress(queued, snapshot.ShardsRunning, snapshot.ShardsSucceeded, snapshot.ShardsFailed, snapshot.ShardsSkipped, imagesDone, Math.Round(rate, 2), eta));
+            new JobProgress(queued, snapshot.ShardsRunning, snapshot.ShardsSucceeded, snapshot.ShardsFailed, snapshot.ShardsSkipped, imagesDone, Math.Round(rate, 2), eta),
+            record.SubmittedBy);
     }
 
     public static JobListItem ListItem(JobRecord record) => new(
-        record.JobId, record.Status, record.Spec.Model, record.Spec.Dataset, record.Output, record.Spec.Priority, record.ImageCount, record.SubmittedAt, record.CompletedAt);
+        record.JobId, record.Status, record.Spec.Model, record.Spec.Dataset, record.Output, record.Spec.Priority, record.ImageCount, record.SubmittedAt, record.CompletedAt,
+        record.SubmittedBy);
 }

@@ -17,6 +17,10 @@ public sealed record JobRecord
 
     public required DateTimeOffset SubmittedAt { get; init; }
 
+    /// <summary>The identity that submitted the job (<c>key:{name}</c>, <c>jwt:{subject}</c> or <c>anonymous</c>); only
+    /// it and an admin see the job. Null for jobs stored before identities were recorded: those are an admin's.</summary>
+    public string? SubmittedBy { get; init; }
+
     /// <summary>Set once the shards are planned (<see cref="ShardCount"/> and <see cref="ImageCount"/> known), before
     /// the first shard message is sent, so that a shard event can never arrive for an unplanned job.</summary>
     public DateTimeOffset? PlannedAt { get; init; }

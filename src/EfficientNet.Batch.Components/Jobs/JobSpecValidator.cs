@@ -1,12 +1,15 @@
+using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
-/// <summary>Checks a job request before anything is written, so that a bad request is refused with its reasons.</summary>
-public sealed class JobSpecValidator(IStorageResolver storage)
+/// <summary>Checks a job request before anything is written, so that a bad request is refused with its reasons, among
+/// them a dataset or output outside the coordinator's <see cref="LocationPolicy"/>.</summary>
+public sealed class JobSpecValidator(IStorageResolver storage, [FromKeyedServices(LocationPolicies.Coordinator)] LocationPolicy policy)
 {
     public const int MaxTopK = 1000;
 
@@ -17,14 +20,19 @@ public sealed class JobSpecValidator(IStorageResolver storage)
         {
             errors.Add("'dataset' is required: a folder/prefix of images or a manifest file.");
         }
-        else
+        else if (CheckLocation("dataset", spec.Dataset, errors) && policy.Check(LocationUse.Dataset, spec.Dataset) is { } refusal)
         {
-            CheckLocation("dataset", spec.Dataset, errors);
+            errors.Add(refusal.Message);
         }
 
-        if (spec.Output is not null)
+        // An output plainly overlapping the state is left to OutputOwnership, which answers it as a conflict (409); one
+        // that reaches the state only through a symbolic link is refused here, since OutputOwnership compares paths as written.
+        if (spec.Output is not null
+            && CheckLocation("output", spec.Output, errors)
+            && policy.Check(LocationUse.Output, spec.Output) is { } outputRefusal
+            && outputRefusal is not { Rule: LocationRule.Reserved, ViaLink: false })
         {
-            CheckLocation("output", spec.Output, errors);
+            errors.Add(outputRefusal.Message);
         }
 
         if (string.IsNullOrWhiteSpace(spec.Model))
@@ -54,15 +62,17 @@ public sealed class JobSpecValidator(IStorageResolver storage)
         return errors;
     }
 
-    private void CheckLocation(string field, string location, List<string> errors)
+    private bool CheckLocation(string field, string location, List<string> errors)
     {
         try
         {
             storage.Resolve(location);
+            return true;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or UriFormatException)
         {
             errors.Add($"'{field}' {Quote.Input(location)}: {Quote.Message(e.Message)}");
+            return false;
         }
     }
 }

@@ -17,6 +17,7 @@ public sealed partial class JobSubmission(
     OutputOwnership ownership,
     IDispatchRequester dispatch,
     IOptions<CoordinatorOptions> options,
+    IOptions<JobLimitsOptions> limits,
     TimeProvider clock,
     ILogger<JobSubmission> logger) : IDisposable
 {
@@ -25,9 +26,11 @@ public sealed partial class JobSubmission(
 
     public void Dispose() => _claims.Dispose();
 
-    /// <summary>Stores a new job and asks for its dispatch. Throws <see cref="JobValidationException"/> for a bad
-    /// request and <see cref="OutputConflictException"/> when the output belongs to another job.</summary>
-    public async Task<JobRecord> SubmitAsync(Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken)
+    /// <summary>Stores a new job of <paramref name="submittedBy"/> and asks for its dispatch. Throws
+    /// <see cref="JobValidationException"/> for a bad request, <see cref="OutputConflictException"/> when the output
+    /// belongs to another job and <see cref="JobLimitException"/> when the submitter already has
+    /// <see cref="JobLimitsOptions.MaxConcurrentJobsPerIdentity"/> unfinished jobs.</summary>
+    public async Task<JobRecord> SubmitAsync(Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken, string? submittedBy = null)
     {
         var errors = validator.Validate(spec);
         if (errors.Count > 0)
@@ -41,6 +44,14 @@ public sealed partial class JobSubmission(
         await _claims.WaitAsync(cancellationToken);
         try
         {
+            var unfinished = index.CountUnfinished(submittedBy);
+            if (unfinished >= limits.Value.MaxConcurrentJobsPerIdentity)
+            {
+                throw new JobLimitException(
+                    $"{submittedBy ?? "This caller"} already has {unfinished} unfinished jobs, the most allowed " +
+                    $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxConcurrentJobsPerIdentity)}); wait for one to finish or cancel one.");
+            }
+
             var jobs = index.All();
             if (ownership.FindConflict(output, overwrite, jobs) is { } conflict)
             {
@@ -54,6 +65,7 @@ public sealed partial class JobSubmission(
                 Status = JobStatus.Submitted,
                 Output = output,
                 SubmittedAt = clock.GetUtcNow(),
+                SubmittedBy = submittedBy,
             };
             await state.CreateAsync(record, cancellationToken);
             foreach (var previous in ownership.TakenOver(output, jobs))
@@ -113,3 +125,6 @@ public sealed class OutputConflictException(OutputConflict conflict) : Exception
 {
     public OutputConflict Conflict { get; } = conflict;
 }
+
+/// <summary>A per-identity limit refuses the request (answered 429).</summary>
+public sealed class JobLimitException(string message) : Exception(message);

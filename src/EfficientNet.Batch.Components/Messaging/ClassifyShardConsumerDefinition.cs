@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
@@ -40,6 +41,8 @@ public sealed class ClassifyShardConsumerDefinition : ConsumerDefinition<Classif
             retry.Ignore<RemoteModelNotFoundException>();
             retry.Ignore<ModelHashMismatchException>();
             retry.Ignore<ArgumentException>();
+            // Nor can it move a shard inside the worker's location policy.
+            retry.Ignore<LocationRefusedException>();
         });
     }
 }

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Logging;
@@ -9,19 +10,22 @@ namespace EfficientNet.Batch.Components.Workers;
 public sealed record ShardRunResult(ShardClassified? Classified, ShardSkipped? Skipped);
 
 /// <summary>
-/// Runs one shard message on a worker: skips it when its job is cancelled (heard by event, or found by its cancel
+/// Runs one shard message on a worker: refuses it when its locations are outside the worker's policy (before anything is
+/// read or written; <see cref="LocationRefusedException"/> faults the message), skips it when its job is cancelled (heard by event, or found by its cancel
 /// marker), announces the start, and classifies it with a token that a cancel of the job trips, so a running shard
 /// stops within moments and writes nothing.
 /// </summary>
 public sealed partial class ShardExecution(
     ShardClassifier classifier,
     CancelledJobs cancelled,
+    ShardLocationGuard guard,
     IStorageResolver storage,
     IOptions<WorkerOptions> options,
     ILogger<ShardExecution> logger)
 {
     public async Task<ShardRunResult> RunAsync(ClassifyShard shard, Func<ShardStarted, Task> announce, CancellationToken cancellationToken)
     {
+        guard.EnsureAllowed(shard);
         var worker = options.Value.EffectiveName;
         if (await IsCancelledAsync(shard, cancellationToken))
         {

@@ -42,6 +42,15 @@ public sealed class WorkerOptions
     [Range(0, 4096)]
     public int WarmUpImages { get; set; } = 64;
 
+    /// <summary>Roots a shard's dataset may be read from (<c>az://container/prefix</c>, <c>file:///root</c>); a shard
+    /// outside them is refused before anything is read. Unset: <c>Coordinator:AllowedDatasets</c>. Empty as well: any
+    /// <c>az://</c> location and no local path.</summary>
+    public List<string>? AllowedDatasets { get; set; }
+
+    /// <summary>Roots a shard's output may be written to, as <see cref="AllowedDatasets"/>; unset:
+    /// <c>Coordinator:AllowedOutputs</c>. Outputs under <c>Coordinator:OutputLocation</c>, when set, are always allowed.</summary>
+    public List<string>? AllowedOutputs { get; set; }
+
     /// <summary>Name reported in shard events; defaults to host name and process id.</summary>
     public string? Name { get; set; }
 

@@ -21,7 +21,8 @@ public sealed record JobView(
     DateTimeOffset? CancelRequestedAt,
     DateTimeOffset? CompletedAt,
     string? Error,
-    JobProgress Progress);
+    JobProgress Progress,
+    string? SubmittedBy = null);
 
 /// <summary>Live progress of a job.</summary>
 /// <param name="ShardsQueued">Planned shards no worker has started yet.</param>
@@ -52,7 +53,8 @@ public sealed record JobListItem(
     JobPriority Priority,
     long Images,
     DateTimeOffset SubmittedAt,
-    DateTimeOffset? CompletedAt);
+    DateTimeOffset? CompletedAt,
+    string? SubmittedBy = null);
 
 /// <summary>A page of <c>GET /jobs</c>, newest first. Pass <paramref name="NextCursor"/> as <c>cursor</c> for the next
 /// page; null on the last page.</summary>
