@@ -76,8 +76,9 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
 
         // No worker yet: the shards wait in RabbitMQ while the first coordinator dies.
         var first = await StartAsync("EfficientNet.Batch.Coordinator", "coordinator-1");
+        // The CLI's key from the environment here, from the flag for `status` below.
         var (submitted, submitOut, submitError) = await Effnet.RunAsync(
-            new Dictionary<string, string>(),
+            new Dictionary<string, string> { ["EFFNET_API_KEY"] = _cluster.ApiKey },
             "submit", dataset, "--model", "efficientnet_b0", "--random-weights", "--seed", "7", "--shard-size", "8", "--coordinator", first.BaseAddress.ToString());
         Assert.True(submitted == 0, $"effnet submit exited {submitted}: {submitOut}{submitError}");
         var jobId = JsonNode.Parse(submitOut)!["jobId"]!.GetValue<Guid>();
@@ -92,7 +93,8 @@ public sealed class DistributedJobTests(InfrastructureFixture infrastructure, IT
         Assert.Equal(30, status["imagesOk"]!.GetValue<long>());
         var results = _cluster.Results;
         Assert.Equal(30, (await DownloadLinesAsync(results, $"{jobId:N}/predictions.jsonl")).Count);
-        var (exitCode, statusOut, _) = await Effnet.RunAsync(new Dictionary<string, string>(), "status", jobId.ToString(), "--coordinator", second.BaseAddress.ToString());
+        var (exitCode, statusOut, _) = await Effnet.RunAsync(
+            new Dictionary<string, string>(), "status", jobId.ToString(), "--coordinator", second.BaseAddress.ToString(), "--api-key", _cluster.ApiKey);
         Assert.Equal(0, exitCode);
         Assert.Equal("Completed", JsonNode.Parse(statusOut)!["status"]!.GetValue<string>());
     }
