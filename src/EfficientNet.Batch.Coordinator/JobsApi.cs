@@ -173,9 +173,10 @@ public static class JobsApi
         }
     }
 
-    /// <summary>Another identity's job is answered exactly like a job that does not exist.</summary>
+    /// <summary>Another identity's job is answered exactly like a job that does not exist. Its submitter never changes,
+    /// so the in-memory index answers without a storage read.</summary>
     private static async Task<bool> MaySeeAsync(ClaimsPrincipal user, Guid id, JobStateStore state, CancellationToken cancellationToken) =>
-        await state.GetAsync(id, cancellationToken) is { } record && user.MaySee(record.SubmittedBy);
+        (await state.LoadIndexAsync(cancellationToken)).Get(id) is { } record && user.MaySee(record.SubmittedBy);
 
     private static ProblemHttpResult NotFound(Guid id) =>
         TypedResults.Problem($"No job {id} exists (or its state was removed).", statusCode: StatusCodes.Status404NotFound, title: "Job not found.");

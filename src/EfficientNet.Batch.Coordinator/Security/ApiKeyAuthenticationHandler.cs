@@ -15,15 +15,13 @@ namespace EfficientNet.Batch.Coordinator.Security;
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> schemeOptions,
     IOptions<AuthOptions> auth,
+    ConfiguredApiKeys keys,
     ILoggerFactory logger,
     UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(schemeOptions, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
     public const string HeaderName = "X-API-Key";
-
-    private readonly IReadOnlyList<(ApiKeyOptions Key, byte[] Hash)> _keys =
-        [.. auth.Value.ApiKeys.Select(k => (k, Convert.FromHexString(k.Sha256)))];
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -36,7 +34,7 @@ public sealed class ApiKeyAuthenticationHandler(
 
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(values[0]!));
         ApiKeyOptions? match = null;
-        foreach (var (key, expected) in _keys)
+        foreach (var (key, expected) in keys.Hashes)
         {
             // Every key is compared, so the time taken does not say which one nearly matched.
             if (CryptographicOperations.FixedTimeEquals(hash, expected))
