@@ -1,4 +1,25 @@
+using System.Diagnostics;
+using System.Globalization;
 using BenchmarkDotNet.Running;
+using EfficientNet.Batch.Simulation;
 
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- --filter '*'
+// dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- incremental-plan 1000000 0.01
+if (args is ["incremental-plan", ..])
+{
+    // The coordinator's side of an incremental re-score on simulated storage (images exist only as listing entries).
+    var images = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000;
+    var fraction = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0;
+    var step = fraction > 0 ? (int)Math.Round(1 / fraction) : int.MaxValue;
+    var changed = Enumerable.Range(0, images).Where(i => i % step == step / 2).ToList();
+    var result = await IncrementalScenario.RunAsync(new SimulatedStorage(images), changed, CancellationToken.None);
+    Console.WriteLine(
+        $"images {result.Images:N0}, changed {changed.Count:N0}: classified {result.Classified:N0}, reused {result.Reused:N0}, " +
+        $"image reads {result.ImageReads}, prediction lines {result.PredictionLines:N0}, change lines {result.ChangeLines:N0}");
+    Console.WriteLine(
+        $"listing {result.Listing.TotalSeconds:F2} s, planning {result.Planning.TotalSeconds:F2} s, merge {result.Merging.TotalSeconds:F2} s, " +
+        $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(EfficientNet.Batch.Benchmarks.PreprocessingBenchmarks).Assembly).Run(args);

@@ -22,6 +22,7 @@ public static class EffnetCommandLine
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());
         root.Subcommands.Add(JobsCommand.Create());
+        root.Subcommands.Add(SchedulesCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create(models));
         root.Subcommands.Add(BenchCommand.Create(models));
         root.Subcommands.Add(StorageCommand.Create());

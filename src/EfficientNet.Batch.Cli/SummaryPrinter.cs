@@ -23,6 +23,17 @@ internal static class SummaryPrinter
             table.AddRow("images not classified", notClassified.GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        if (root.TryGetProperty("incremental", out var incremental))
+        {
+            table.AddRow("re-scoring", $"{incremental.GetProperty("classified").GetInt64()} classified, {incremental.GetProperty("reused").GetInt64()} reused");
+            table.AddRow("changes", $"{incremental.GetProperty("new").GetInt64()} new, {incremental.GetProperty("changed").GetInt64()} changed, " +
+                $"{incremental.GetProperty("removed").GetInt64()} removed; top-1 changed: {incremental.GetProperty("top1Changed").GetInt64()}");
+            if (incremental.TryGetProperty("fullReason", out var reason))
+            {
+                table.AddRow("full re-score", Markup.Escape(reason.GetString() ?? ""));
+            }
+        }
+
         table.AddRow("wall time", $"{root.GetProperty("wallSeconds").GetDouble():F2} s");
         table.AddRow("throughput", $"{root.GetProperty("imagesPerSecond").GetDouble():F1} images/s");
         if (root.TryGetProperty("errorsByKind", out var errors))

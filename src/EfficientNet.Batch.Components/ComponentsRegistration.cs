@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
@@ -44,6 +45,10 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<OutputOwnership>();
         builder.Services.AddSingleton<DatasetLister>();
         builder.Services.AddSingleton<ResultMerger>();
+        builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.SectionName);
+        builder.Services.AddSingleton<ModelIdentityResolver>();
+        builder.Services.AddSingleton<BaselineReader>();
+        builder.Services.AddSingleton<IncrementalPlanner>();
         // AddBatchBus replaces this with the RabbitMQ declaration when the bus runs on RabbitMQ.
         builder.Services.TryAddSingleton<IQueueDeclarer, InMemoryQueueDeclarer>();
         builder.Services.AddSingleton<IShardDispatcher, BusShardDispatcher>();
@@ -58,6 +63,7 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<JobDeletion>();
         builder.Services.AddSingleton<JobSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobSweeper>());
+        Schedules.ScheduleRegistration.AddSchedules(builder);
         return builder;
     }
 

@@ -28,6 +28,11 @@ public sealed record JobSpec
     /// <summary>Order among queued shards of all jobs: a high-priority job's shards are taken before queued
     /// low-priority ones (RabbitMQ priority queue).</summary>
     public JobPriority Priority { get; init; } = JobPriority.Normal;
+
+    /// <summary>Re-score incrementally: reuse the records of a previous run (a schedule's previous completed run, or
+    /// the run already in <c>effnet run</c>'s output) for every image whose fingerprint and model identity are
+    /// unchanged, and classify only new or changed images. Without a usable previous run the job classifies everything.</summary>
+    public bool Incremental { get; init; }
 }
 
 /// <summary>How urgently a job's shards are taken from the shared queue.</summary>
@@ -53,7 +58,28 @@ public sealed record ModelRef(string ModelId, bool RandomWeights, int Seed)
 public sealed record SubmitJob(Guid JobId, JobSpec Spec);
 
 /// <summary>One image of a shard: its path relative to the dataset location, and an optional ground-truth label.</summary>
-public sealed record ShardImage(string Path, int? Label = null);
+/// <param name="Fingerprint">What the listing knew of the image's content (ETag, Content-MD5, size, modification
+/// time); the worker copies it into the image's record and adds the SHA-256 of the bytes when there is no Content-MD5.</param>
+public sealed record ShardImage(string Path, int? Label = null, ImageFingerprint? Fingerprint = null);
+
+/// <summary>The identity of an image's content, as storage reports it when listing (no byte is read for it), plus
+/// the SHA-256 of the bytes when the worker computed one while reading them for decoding.</summary>
+/// <param name="ETag">The object's entity tag (for the file system: its modification time and length).</param>
+/// <param name="ContentMd5">Base64 Content-MD5 when the store keeps one (Azure Blob for single-shot uploads).</param>
+public sealed record ImageFingerprint(
+    [property: JsonPropertyName("etag")] string? ETag,
+    [property: JsonPropertyName("md5")] string? ContentMd5,
+    long Size,
+    DateTimeOffset Modified,
+    string? Sha256 = null)
+{
+    /// <summary>True when both describe the same content: equal Content-MD5 when both have one, else equal ETag and
+    /// size. Decided from listings alone, so no image is read to decide.</summary>
+    public bool SameContentAs(ImageFingerprint other) =>
+        ContentMd5 is not null && other.ContentMd5 is not null
+            ? ContentMd5 == other.ContentMd5 && Size == other.Size
+            : ETag is not null && ETag == other.ETag && Size == other.Size;
+}
 
 /// <summary>Command: classify the images of one shard and write the result as <see cref="ResultKey"/> under
 /// <see cref="OutputLocation"/>. Image paths are relative to <see cref="DatasetLocation"/>; no pixels travel.</summary>
@@ -81,7 +107,8 @@ public sealed record ShardClassified(
     string? Weights = null,
     string? ExecutionProvider = null,
     Preprocessing? Preprocessing = null,
-    string? Precision = null);
+    string? Precision = null,
+    string? WeightsSha256 = null);
 
 /// <summary>The normalisation a worker applied (the catalogue's, or an imported model's override).</summary>
 public sealed record Preprocessing(int Resolution, string Normalization, IReadOnlyList<float> Mean, IReadOnlyList<float> Std);

@@ -46,6 +46,7 @@ public static class CoordinatorHostExtensions
         app.UseCoordinatorSecurity();
         app.MapDefaultEndpoints();
         app.MapJobsApi();
+        app.MapSchedulesApi();
         var protect = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthOptions>>().Value.ProtectApiReference;
         var openApi = app.MapOpenApi();
         var reference = app.MapScalarApiReference();

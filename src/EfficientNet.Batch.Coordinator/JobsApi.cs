@@ -51,6 +51,7 @@ public static class JobsApi
         JobRequest? request,
         ClaimsPrincipal user,
         JobSubmission submission,
+        JobStateStore state,
         IOptions<CoordinatorOptions> options,
         TimeProvider clock,
         CancellationToken cancellationToken)
@@ -70,12 +71,20 @@ public static class JobsApi
             RandomWeights = request.RandomWeights ?? false,
             Seed = request.Seed ?? 0,
             Priority = request.Priority ?? JobPriority.Normal,
+            Incremental = request.RescoreFrom is not null,
         };
+
+        if (request.RescoreFrom is { } previous && ((await state.LoadIndexAsync(cancellationToken)).Get(previous) is not { } baseline || !user.MaySee(baseline.SubmittedBy)))
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["rescoreFrom"] = [$"There is no job {previous} of yours to re-score from."] }, title: "The job request is invalid.");
+        }
 
         JobRecord record;
         try
         {
-            record = await submission.SubmitAsync(NewId.NextGuid(), spec, request.Overwrite ?? false, cancellationToken, user.Id());
+            record = await submission.SubmitAsync(
+                NewId.NextGuid(), spec, request.Overwrite ?? false, cancellationToken, user.Id(), new JobOrigin(BaselineJobId: request.RescoreFrom));
         }
         catch (JobValidationException e)
         {

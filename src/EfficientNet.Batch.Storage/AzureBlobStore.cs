@@ -54,7 +54,8 @@ public sealed class AzureBlobStore : IBlobStore
                         blob.Name,
                         blob.Properties.ContentLength ?? 0,
                         Unquote(blob.Properties.ETag),
-                        blob.Properties.LastModified ?? DateTimeOffset.MinValue))
+                        blob.Properties.LastModified ?? DateTimeOffset.MinValue,
+                        Md5(blob.Properties.ContentHash)))
                     .ToList();
                 return new BlobPage(items, string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken);
             }
@@ -87,7 +88,7 @@ public sealed class AzureBlobStore : IBlobStore
         try
         {
             var properties = (await _container.GetBlobClient(key).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
-            return new BlobEntry(key, properties.ContentLength, Unquote(properties.ETag), properties.LastModified);
+            return new BlobEntry(key, properties.ContentLength, Unquote(properties.ETag), properties.LastModified, Md5(properties.ContentHash));
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -177,6 +178,8 @@ public sealed class AzureBlobStore : IBlobStore
         await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         _containerKnownToExist = true;
     }
+
+    private static string? Md5(byte[]? hash) => hash is { Length: > 0 } ? Convert.ToBase64String(hash) : null;
 
     private static string Unquote(ETag? etag) => etag?.ToString().Trim('"') ?? "";
 

@@ -5,8 +5,8 @@ using System.Text;
 namespace EfficientNet.Batch.Storage;
 
 /// <summary>One image of a dataset: its key relative to <see cref="Dataset.Root"/>, and a ground-truth label if the
-/// manifest gives one.</summary>
-public sealed record DatasetItem(string Path, int? Label);
+/// manifest gives one, and for folder datasets the object's listing entry (size, ETag, modification time, Content-MD5).</summary>
+public sealed record DatasetItem(string Path, int? Label, BlobEntry? Entry = null);
 
 public enum DatasetKind
 {
@@ -123,7 +123,7 @@ public sealed class Dataset
             }
 
             ItemCount++;
-            yield return new DatasetItem(entry.Key[listPrefix.Length..], null);
+            yield return new DatasetItem(entry.Key[listPrefix.Length..], null, entry);
         }
     }
 

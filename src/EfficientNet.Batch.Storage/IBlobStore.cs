@@ -31,8 +31,9 @@ public interface IBlobStore
     Task<bool> DeleteAsync(string key, CancellationToken cancellationToken);
 }
 
-/// <summary>An object's key, size, entity tag and last modification time.</summary>
-public sealed record BlobEntry(string Key, long Size, string ETag, DateTimeOffset LastModified);
+/// <summary>An object's key, size, entity tag and last modification time, and its Content-MD5 (base64) when the store
+/// keeps one (Azure Blob: set for single-shot uploads; the file system keeps none).</summary>
+public sealed record BlobEntry(string Key, long Size, string ETag, DateTimeOffset LastModified, string? ContentMd5 = null);
 
 public sealed record BlobPage(IReadOnlyList<BlobEntry> Items, string? ContinuationToken);
 

@@ -34,21 +34,24 @@ public sealed class InMemoryBusJobTests : IDisposable
         }
     }
 
-    private IHost BuildHost(string precision = "Float32", string cancelGrace = "00:00:10")
+    private IHost BuildHost(string precision = "Float32", string cancelGrace = "00:00:10") => BuildHost(_models, _work, precision, cancelGrace);
+
+    /// <summary>Coordinator and worker on the test harness, with state and outputs under <paramref name="work"/>.</summary>
+    internal static IHost BuildHost(string models, string work, string precision = "Float32", string cancelGrace = "00:00:10")
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Coordinator:StateLocation"] = Path.Combine(_work, "state"),
-            ["Coordinator:OutputLocation"] = Path.Combine(_work, "results"),
-            ["Models:Directory"] = _models,
+            ["Coordinator:StateLocation"] = Path.Combine(work, "state"),
+            ["Coordinator:OutputLocation"] = Path.Combine(work, "results"),
+            ["Models:Directory"] = models,
             ["Inference:BatchSize"] = "4",
             ["Inference:Precision"] = precision,
             ["Worker:Name"] = "test-worker",
             ["Coordinator:CancelGracePeriod"] = cancelGrace,
             // The datasets are temp folders of their own; outputs go under the work folder (the default, trusted, too).
             ["Coordinator:AllowedDatasets:0"] = Path.GetTempPath(),
-            ["Coordinator:AllowedOutputs:0"] = _work,
+            ["Coordinator:AllowedOutputs:0"] = work,
         });
         builder.AddCoordinatorComponents();
         builder.AddWorkerComponents();

@@ -43,7 +43,7 @@ public sealed class ConfigurationNameTests
     {
         Assert.Equal(typeof(WorkerOptions), OptionsCatalogue.Instance.Sections["Worker"]);
         Assert.Equal(
-            ["Auth", "Coordinator", "Inference", "Limits", "Messaging", "Models", "Storage", "Worker"],
+            ["Auth", "Coordinator", "Inference", "Limits", "Messaging", "Models", "Schedules", "Storage", "Worker"],
             OptionsCatalogue.Instance.Sections.Keys.Order(StringComparer.Ordinal));
     }
 

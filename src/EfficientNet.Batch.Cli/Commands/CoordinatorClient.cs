@@ -94,6 +94,12 @@ internal sealed class CoordinatorClient : IDisposable
         return ExitCodes.Ok;
     }
 
+    /// <summary>Sends a request whose answer has no body worth printing (e.g. a 204).</summary>
+    public async Task SendAsync(HttpMethod method, string path, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(method, path, null, cancellationToken);
+    }
+
     public async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);

@@ -27,11 +27,18 @@ internal static class RunCommand
         var dataset = new Argument<string>("DATASET") { Description = "Folder of images, or a manifest (.txt/.csv: path[,label] per line)." };
         var model = new Option<string>("--model", "-m") { Description = "Model id (see `effnet models list`).", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output folder for predictions.jsonl and summary.json.", Required = true };
+        var full = new Option<bool>("--full")
+        {
+            Description = "Classify every image even when --out holds an earlier run of the same model (by default unchanged images keep their records).",
+        };
         var options = new JobOptions();
 
-        var command = new Command("run", "Label a dataset on this machine (no servers needed). Ctrl+C cancels the job and keeps what is classified.")
+        var command = new Command(
+            "run",
+            "Label a dataset on this machine (no servers needed). Over an earlier run in --out only new and changed images are classified; " +
+            "an interrupted run resumes. Ctrl+C cancels the job and keeps what is classified.")
         {
-            dataset, model, output,
+            dataset, model, output, full,
         };
         options.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(
@@ -39,13 +46,15 @@ internal static class RunCommand
             parse.GetRequiredValue(model),
             parse.GetRequiredValue(output),
             options.Read(parse),
+            parse.GetValue(full),
             parse.GetValue(models),
             ct));
         return command;
     }
 
     /// <param name="interrupt">Ctrl+C: before the job is submitted it ends the command; after, it cancels the job.</param>
-    private static async Task<int> RunAsync(string dataset, string model, string output, JobOptionValues values, string? modelsDirectory, CancellationToken interrupt)
+    private static async Task<int> RunAsync(
+        string dataset, string model, string output, JobOptionValues values, bool full, string? modelsDirectory, CancellationToken interrupt)
     {
         var outputDirectory = Path.GetFullPath(output);
         Directory.CreateDirectory(outputDirectory);
@@ -87,6 +96,7 @@ internal static class RunCommand
                     RandomWeights = values.RandomWeights,
                     Seed = values.Seed,
                     Priority = values.Priority,
+                    Incremental = !full,
                 };
                 return await RunJobAsync(host.Services, spec, interrupt);
             }
@@ -142,7 +152,10 @@ internal static class RunCommand
         try
         {
             // Not cancelled by Ctrl+C: once submitted, the job is cancelled instead, and its state must be whole.
-            record = await services.GetRequiredService<JobSubmission>().SubmitAsync(NewId.NextGuid(), spec, overwrite: false, CancellationToken.None);
+            // The output folder itself is the previous run: its merged records, and the committed shards of a run
+            // that was interrupted, are reused where the image and the model are unchanged.
+            record = await services.GetRequiredService<JobSubmission>().SubmitAsync(
+                NewId.NextGuid(), spec, overwrite: false, CancellationToken.None, origin: new JobOrigin(BaselineLocation: spec.Output));
         }
         catch (JobValidationException e)
         {
@@ -162,6 +175,11 @@ internal static class RunCommand
         }
 
         var final = await WaitAsync(services, record.JobId, interrupt);
+        if (final.Status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Cancelled)
+        {
+            RemoveEarlierRuns(final);
+        }
+
         return Report(final, stopwatch.Elapsed);
     }
 
@@ -245,6 +263,32 @@ internal static class RunCommand
         AnsiConsole.MarkupLine($"Summary:     [blue]{Markup.Escape(summaryPath)}[/]");
         SummaryPrinter.Print(summaryPath);
         return ExitCodes.ForJob(final.Status);
+    }
+
+    /// <summary>Once this run's outputs are written, the shard results of earlier runs into the same folder are
+    /// merged into them (or were not reusable): they are removed, so the folder holds one run.</summary>
+    private static void RemoveEarlierRuns(JobView final)
+    {
+        var shards = Path.Combine(final.Output, "shards");
+        if (!Directory.Exists(shards))
+        {
+            return;
+        }
+
+        foreach (var folder in Directory.EnumerateDirectories(shards))
+        {
+            if (!string.Equals(Path.GetFileName(folder), final.JobId.ToString("N"), StringComparison.Ordinal))
+            {
+                try
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                catch (IOException e)
+                {
+                    Console.Error.WriteLine($"warning: could not remove the earlier run's shard results in {folder}: {e.Message}");
+                }
+            }
+        }
     }
 
     private static void RemoveState(string directory)

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
@@ -45,7 +46,7 @@ public sealed class DatasetLister(
                         $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxImagesPerJob)}): split it into several jobs by prefix or manifest.");
                 }
 
-                images.Add(new ShardImage(item.Path, item.Label));
+                images.Add(new ShardImage(item.Path, item.Label, item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
             }
 
             if (images.Count == 0)

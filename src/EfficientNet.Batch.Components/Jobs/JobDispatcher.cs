@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -18,6 +19,8 @@ public sealed partial class JobDispatcher(
     JobStateStore state,
     DatasetLister datasets,
     IShardDispatcher shards,
+    IncrementalPlanner incremental,
+    ModelIdentityResolver identities,
     JobFinalizer finalizer,
     TimeProvider clock,
     ILogger<JobDispatcher> logger)
@@ -79,8 +82,19 @@ public sealed partial class JobDispatcher(
             return;
         }
 
-        var plan = ShardPlanner.Plan(listing.Images, record.Spec.ShardSize);
         var now = clock.GetUtcNow();
+        IReadOnlyList<ShardImage> images = listing.Images;
+        IncrementalPlanInfo? reuse = null;
+        if (record.Spec.Incremental)
+        {
+            var decided = await incremental.PlanAsync(record, listing, cancellationToken);
+            (images, reuse) = (decided.ToClassify, decided.Info);
+            LogIncremental(jobId, decided.Info.Reused, images.Count, decided.Info.New, decided.Info.Changed, decided.Info.Removed, decided.Info.FullReason ?? "-");
+        }
+
+        await incremental.WritePlannedRunAsync(
+            record, reuse is null ? await identities.ResolveAsync(record.Spec, cancellationToken) : reuse.Identity, record.PlannedAt ?? now, cancellationToken);
+        var plan = ShardPlanner.Plan(images, record.Spec.ShardSize);
         record = await state.UpdateAsync(
             jobId,
             r => r.IsTerminal || r.Status == JobStatus.Cancelling
@@ -92,6 +106,7 @@ public sealed partial class JobDispatcher(
                     ImageCount = listing.Images.Count,
                     SkippedFiles = listing.SkippedFiles,
                     PlannedAt = r.PlannedAt ?? now,
+                    Incremental = reuse,
                 },
             cancellationToken);
         if (record.Status != JobStatus.Running)
@@ -111,6 +126,11 @@ public sealed partial class JobDispatcher(
         await state.UpdateAsync(jobId, r => r.DispatchedAt is null ? r with { DispatchedAt = clock.GetUtcNow() } : r, cancellationToken);
         BatchMetrics.ShardsDispatched.Add(messages.Count);
         LogDispatched(jobId, listing.Images.Count, plan.Count, listing.SkippedFiles, record.Spec.Priority);
+        if (plan.Count == 0)
+        {
+            // Every record was reused: no shard event will come to end the job.
+            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
+        }
     }
 
     private Task<JobRecord> FailAsync(Guid jobId, string error, CancellationToken cancellationToken) =>
@@ -121,6 +141,10 @@ public sealed partial class JobDispatcher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} dispatched: {Images} images in {Shards} shards ({Skipped} non-image files skipped), priority {Priority}")]
     private partial void LogDispatched(Guid jobId, int images, int shards, long skipped, JobPriority priority);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Job {JobId} is incremental: {Reused} records reused, {Classify} images to classify ({New} new, {Changed} changed), {Removed} removed; full re-score because: {Reason}")]
+    private partial void LogIncremental(Guid jobId, long reused, int classify, long @new, long changed, long removed, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: dataset {Dataset} cannot be listed")]
     private partial void LogDatasetFailed(Exception exception, Guid jobId, string dataset);

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
@@ -76,10 +77,13 @@ public sealed partial class JobFinalizer(
     private async Task FinalizeAsync(JobRecord record, List<ShardOutcome> outcomes, bool cancelling, CancellationToken cancellationToken)
     {
         var jobId = record.JobId;
-        var expected = cancelling ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) : record.ImageCount;
+        var expected = cancelling
+            ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) + (record.Incremental?.Reused ?? 0)
+            : record.ImageCount;
         MergeStatistics statistics;
         try
         {
+            EnsureOneModelIdentity(record, outcomes);
             statistics = await merger.MergeAsync(record, outcomes, expected, cancellationToken);
         }
         catch (MergeCountException e)
@@ -111,6 +115,27 @@ public sealed partial class JobFinalizer(
             cancellationToken);
         BatchMetrics.JobsCompleted.Add(1, new KeyValuePair<string, object?>("effnet.job.status", status.ToString()));
         LogCompleted(jobId, status, statistics.Ok, statistics.Failed, summary.ImagesNotClassified, summary.WallSeconds);
+    }
+
+    /// <summary>Reused records were computed under the identity the job was planned with; if a worker classified with
+    /// other weights (published while the job ran), the two would be mixed in one output: the job fails instead.</summary>
+    private static void EnsureOneModelIdentity(JobRecord record, List<ShardOutcome> outcomes)
+    {
+        if (record.Incremental is not { Reused: > 0, Identity: { } planned })
+        {
+            return;
+        }
+
+        foreach (var outcome in outcomes.Where(o => o.Succeeded))
+        {
+            var used = ModelIdentityResolver.Reported(record.Spec, outcome.WeightsSha256, outcome.Preprocessing);
+            if (used is not null && used.DifferenceFrom(planned) is { } difference)
+            {
+                throw new MergeCountException(
+                    $"Shard {outcome.ShardIndex} was classified under another model identity than the {record.Incremental.Reused} reused records " +
+                    $"({difference}); nothing was published. Run the job again: it re-scores everything under the new identity.");
+            }
+        }
     }
 
     /// <summary>A cancelled job may close with shards missing once none is running and each was skipped, or once the

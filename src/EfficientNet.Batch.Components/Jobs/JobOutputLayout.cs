@@ -9,6 +9,7 @@ public static class JobOutputLayout
 {
     public const string PredictionsName = "predictions.jsonl";
     public const string SummaryName = "summary.json";
+    public const string ChangesName = "changes.jsonl";
 
     public static string ShardsFolder(Guid jobId) => $"shards/{jobId:N}";
 
@@ -22,6 +23,12 @@ public static class JobOutputLayout
     /// <summary>Present once the job is cancelled: a worker that missed the <c>JobCancelled</c> event still skips the
     /// job's queued shards.</summary>
     public static string CancelMarkerKey(Guid jobId) => $"{ShardsFolder(jobId)}/cancelled";
+
+    /// <summary>An incremental job's plan: reused records and images to classify, in dataset order.</summary>
+    public static string IncrementalPlanKey(Guid jobId) => $"{ShardsFolder(jobId)}/incremental.jsonl";
+
+    /// <summary>The model identity a job was planned with (what makes its committed shards reusable after an interruption).</summary>
+    public static string PlannedRunKey(Guid jobId) => $"{ShardsFolder(jobId)}/identity.json";
 
     public static string PredictionsLocation(JobRecord job) => StorageKeys.JoinLocation(job.Output, PredictionsName);
 

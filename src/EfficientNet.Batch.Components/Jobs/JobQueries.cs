@@ -45,7 +45,7 @@ public static class JobViews
         var seconds = start is { } s ? (end - s).TotalSeconds : 0;
         var rate = seconds > 0 ? imagesDone / seconds : 0;
         double? eta = !record.IsTerminal && record.Status != JobStatus.Cancelling && rate > 0 && imagesDone > 0
-            ? Math.Round(Math.Max(0, record.ImageCount - imagesDone) / rate, 1)
+            ? Math.Round(Math.Max(0, record.ImageCount - (record.Incremental?.Reused ?? 0) - imagesDone) / rate, 1)
             : null;
         var queued = record.IsTerminal || record.PlannedAt is null
             ? 0
@@ -69,10 +69,13 @@ public static class JobViews
             record.CompletedAt,
             record.Error,
             new JobProgress(queued, snapshot.ShardsRunning, snapshot.ShardsSucceeded, snapshot.ShardsFailed, snapshot.ShardsSkipped, imagesDone, Math.Round(rate, 2), eta),
-            record.SubmittedBy);
+            record.SubmittedBy,
+            record.ScheduleId,
+            record.DueAt,
+            record.Incremental?.Reused ?? 0);
     }
 
     public static JobListItem ListItem(JobRecord record) => new(
         record.JobId, record.Status, record.Spec.Model, record.Spec.Dataset, record.Output, record.Spec.Priority, record.ImageCount, record.SubmittedAt, record.CompletedAt,
-        record.SubmittedBy);
+        record.SubmittedBy, record.ScheduleId, record.DueAt);
 }

@@ -47,6 +47,21 @@ public sealed record JobRecord
 
     public string? Error { get; init; }
 
+    /// <summary>The schedule that started the job, and the due time it ran for (null for a job submitted directly).</summary>
+    public string? ScheduleId { get; init; }
+
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>An incremental job's previous run: a job whose records are reused where nothing changed.</summary>
+    public Guid? BaselineJobId { get; init; }
+
+    /// <summary>An incremental job's previous run given as an output location (<c>effnet run</c>: its own --out).</summary>
+    public string? BaselineLocation { get; init; }
+
+    /// <summary>What an incremental job decided when it was planned: the model identity it expects and how many
+    /// records it reuses (set with <see cref="PlannedAt"/>).</summary>
+    public IncrementalPlanInfo? Incremental { get; init; }
+
     public bool IsTerminal => Status.IsTerminal();
 }
 
@@ -66,7 +81,8 @@ public sealed record ShardOutcome(
     string? Weights = null,
     string? ExecutionProvider = null,
     Preprocessing? Preprocessing = null,
-    string? Precision = null);
+    string? Precision = null,
+    string? WeightsSha256 = null);
 
 /// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once. The holder
 /// renews <see cref="RenewedAt"/> while it merges; a lease not renewed for the lease timeout belongs to a dead one.</summary>
@@ -74,3 +90,22 @@ public sealed record FinalizeLease(string Owner, DateTimeOffset AcquiredAt, Date
 {
     public DateTimeOffset LastSeen => RenewedAt ?? AcquiredAt;
 }
+
+/// <summary>What an incremental job decided when it was planned.</summary>
+/// <param name="Identity">The model identity the job runs under (null when it could not be known before classifying).</param>
+/// <param name="Baseline">The previous run considered, described for people; null when there was none.</param>
+/// <param name="FullReason">Why nothing was reused (no previous run, another model identity, …); null when records were reused.</param>
+/// <param name="Reused">Images whose previous record is reused.</param>
+/// <param name="New">Images the previous run did not have.</param>
+/// <param name="Changed">Images whose content changed since the previous run.</param>
+/// <param name="Removed">Images of the previous run that are gone.</param>
+/// <param name="PlanKey">The plan object under the job's output (reused records and changes, in dataset order).</param>
+public sealed record IncrementalPlanInfo(
+    EfficientNet.Batch.Components.Incremental.ModelIdentity? Identity,
+    string? Baseline,
+    string? FullReason,
+    long Reused,
+    long New,
+    long Changed,
+    long Removed,
+    string PlanKey);

@@ -239,46 +239,11 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
 
     private string Join(string key) => BlobKey.Join(prefix, key);
 
-    private async Task WriteJsonAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo, WriteCondition condition, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        await JsonSerializer.SerializeAsync(buffer, value, typeInfo, cancellationToken);
-        buffer.Position = 0;
-        await store.WriteAsync(key, buffer, condition, cancellationToken);
-    }
+    private Task WriteJsonAsync<T>(string key, T value, JsonTypeInfo<T> typeInfo, WriteCondition condition, CancellationToken cancellationToken) =>
+        store.WriteAsync(key, value, typeInfo, condition, cancellationToken);
 
-    /// <summary>Reads an object and the entity tag of exactly the content read: the tag is checked before and after,
-    /// and the read is repeated if a writer slipped in between.</summary>
-    private async Task<(T Value, string ETag)?> ReadJsonAsync<T>(string key, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            var before = await store.GetPropertiesAsync(key, cancellationToken);
-            if (before is null)
-            {
-                return null;
-            }
-
-            T? value;
-            try
-            {
-                await using var stream = await store.OpenReadAsync(key, cancellationToken);
-                value = await JsonSerializer.DeserializeAsync(stream, typeInfo, cancellationToken);
-            }
-            catch (BlobNotFoundException)
-            {
-                return null;
-            }
-
-            var after = await store.GetPropertiesAsync(key, cancellationToken);
-            if (after is not null && after.ETag == before.ETag && value is not null)
-            {
-                return (value, after.ETag);
-            }
-        }
-
-        throw new InvalidOperationException($"'{store.Describe(key)}' keeps changing while being read.");
-    }
+    private Task<(T Value, string ETag)?> ReadJsonAsync<T>(string key, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken) =>
+        store.ReadAsync(key, typeInfo, cancellationToken);
 }
 
 /// <summary>No job with this id is stored.</summary>

@@ -30,7 +30,10 @@ public sealed partial class JobSubmission(
     /// <see cref="JobValidationException"/> for a bad request, <see cref="OutputConflictException"/> when the output
     /// belongs to another job and <see cref="JobLimitException"/> when the submitter already has
     /// <see cref="JobLimitsOptions.MaxConcurrentJobsPerIdentity"/> unfinished jobs.</summary>
-    public async Task<JobRecord> SubmitAsync(Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken, string? submittedBy = null)
+    /// <param name="origin">Where the job comes from when not submitted directly: its schedule and due time, and the
+    /// previous run an incremental job reuses.</param>
+    public async Task<JobRecord> SubmitAsync(
+        Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken, string? submittedBy = null, JobOrigin? origin = null)
     {
         var errors = validator.Validate(spec);
         if (errors.Count > 0)
@@ -66,6 +69,10 @@ public sealed partial class JobSubmission(
                 Output = output,
                 SubmittedAt = clock.GetUtcNow(),
                 SubmittedBy = submittedBy,
+                ScheduleId = origin?.ScheduleId,
+                DueAt = origin?.DueAt,
+                BaselineJobId = origin?.BaselineJobId,
+                BaselineLocation = origin?.BaselineLocation,
             };
             await state.CreateAsync(record, cancellationToken);
             foreach (var previous in ownership.TakenOver(output, jobs))
@@ -113,6 +120,13 @@ public sealed partial class JobSubmission(
         Message = "Job {JobId} is stored, but the broker did not take its dispatch request within {Seconds} s ({Error}: {Reason}); the sweep dispatches it once the broker is back")]
     private partial void LogDispatchDeferred(Guid jobId, double seconds, string error, string reason);
 }
+
+/// <summary>Where a job comes from when it is not submitted directly.</summary>
+/// <param name="ScheduleId">The schedule that started it.</param>
+/// <param name="DueAt">The due time of that schedule it runs for.</param>
+/// <param name="BaselineJobId">An incremental job's previous run (a job of this coordinator).</param>
+/// <param name="BaselineLocation">An incremental job's previous run given as an output location.</param>
+public sealed record JobOrigin(string? ScheduleId = null, DateTimeOffset? DueAt = null, Guid? BaselineJobId = null, string? BaselineLocation = null);
 
 public sealed class JobValidationException(IReadOnlyList<string> errors)
     : Exception("The job request is invalid: " + string.Join(" ", errors))

@@ -63,6 +63,13 @@ public sealed record JobSummary
 
     /// <summary>Present when the dataset carried ground-truth labels.</summary>
     public LabelAccuracy? Accuracy { get; init; }
+
+    /// <summary>Model id, weights and preprocessing the records were computed with: a later incremental run reuses
+    /// them only under the same identity.</summary>
+    public EfficientNet.Batch.Components.Incremental.ModelIdentity? ModelIdentity { get; init; }
+
+    /// <summary>An incremental run's counts: classified, reused, new, changed, removed, top-1 changed.</summary>
+    public EfficientNet.Batch.Components.Incremental.IncrementalSummary? Incremental { get; init; }
 }
 
 public sealed record SummaryModel(

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
@@ -62,6 +63,11 @@ public static class JobSummaryBuilder
                     statistics.Labelled,
                     Math.Round((double)statistics.Top1Correct / statistics.Labelled, 4),
                     Math.Round((double)statistics.TopKCorrect / statistics.Labelled, 4)),
+            // What the workers reported; for a job that classified nothing, the identity its reused records have.
+            ModelIdentity = outcomes.Where(o => o.Succeeded)
+                .Select(o => ModelIdentityResolver.Reported(job.Spec, o.WeightsSha256, o.Preprocessing))
+                .FirstOrDefault(i => i is not null) ?? job.Incremental?.Identity,
+            Incremental = statistics.Incremental,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EfficientNet.Batch.Contracts;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
@@ -17,8 +18,15 @@ public sealed record PredictionRecord
     /// <summary>Machine-readable error category, e.g. <c>corrupt</c>, <c>too-large</c>, <c>not-found</c>.</summary>
     public string? ErrorKind { get; init; }
 
+    /// <summary>The image's content fingerprint (shard results; <c>classify</c> output has none): what decides
+    /// whether an incremental run may reuse this record.</summary>
+    public ImageFingerprint? Fingerprint { get; init; }
+
     [JsonIgnore]
     public bool IsError => Error is not null;
+
+    [JsonIgnore]
+    public PredictedClass? Top1 => Top is { Count: > 0 } top ? top[0] : null;
 
     public static PredictionRecord Failure(string path, int? label, string kind, string message) =>
         new() { Path = path, Label = label, Error = message, ErrorKind = kind };

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Storage;
 
 namespace EfficientNet.Batch.Components.Jobs;
@@ -20,6 +21,12 @@ public sealed class ResultMerger(IStorageResolver storage)
     {
         var output = storage.Resolve(job.Output);
         var statistics = new MergeStatistics();
+        if (job.Incremental is { } incremental)
+        {
+            statistics.Incremental = await IncrementalMerge.MergeAsync(job, incremental, outcomes, output, statistics, expectedLines, cancellationToken);
+            return statistics;
+        }
+
         await output.Store.CommitAsync(
             output.KeyFor(JobOutputLayout.PredictionsName),
             async (destination, ct) =>
@@ -106,6 +113,9 @@ public sealed class MergeStatistics
     public IReadOnlyDictionary<string, long> ErrorsByKind => _errorsByKind;
 
     public IReadOnlyDictionary<int, long> Top1 => _top1;
+
+    /// <summary>An incremental job's counts (null for a job that classified everything it listed).</summary>
+    public IncrementalSummary? Incremental { get; set; }
 
     public void Add(PredictionRecord record)
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -16,6 +17,13 @@ namespace EfficientNet.Batch.Components.Workers;
 /// pooled buffer and disposes it).</summary>
 public sealed record ImageInput(string Path, int? Label, Func<CancellationToken, Task<Stream>> OpenAsync)
 {
+    /// <summary>Give the image's record a fingerprint: <see cref="Listed"/> completed with the SHA-256 of the bytes
+    /// read for decoding (no second read) when the listing has no Content-MD5.</summary>
+    public bool Fingerprinted { get; init; }
+
+    /// <summary>What the dataset listing knew of the image (null when it was listed from a manifest).</summary>
+    public ImageFingerprint? Listed { get; init; }
+
     /// <summary>A local file, opened for asynchronous sequential reading.</summary>
     public static ImageInput FromFile(string path, int? label = null, string? name = null) =>
         new(name ?? path, label, _ => Task.FromResult<Stream>(new FileStream(
@@ -105,6 +113,8 @@ public sealed class ImageBatchClassifier(
         Action<int>? onImagesDone) : IDisposable
     {
         private readonly List<InferenceBatch> _rented = [];
+        // Written by the decoder of an image before its slot is done, read after the batch ran (ordered by the queues).
+        private readonly ImageFingerprint?[] _fingerprints = new ImageFingerprint?[inputs.Count];
         // Closed while a batch runs on spinning CPU threads (see PausesDecoding).
         private readonly ManualResetEventSlim _decodeGate = new(initialState: true);
         private Exception? _failure;
@@ -246,12 +256,17 @@ public sealed class ImageBatchClassifier(
                 try
                 {
                     using var encoded = item.Read.GetAwaiter().GetResult();
+                    if (input.Fingerprinted)
+                    {
+                        _fingerprints[item.Index] = Fingerprints.Complete(input.Listed, encoded.Bytes.Span);
+                    }
+
                     preprocessor.Preprocess(encoded.Bytes, item.Batch.Tensor.Image(item.Slot));
                     BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception e) when (ErrorRecord(input, e) is { } failure)
                 {
-                    records[item.Index] = failure;
+                    records[item.Index] = input.Fingerprinted ? failure with { Fingerprint = _fingerprints[item.Index] ?? input.Listed } : failure;
                     item.Batch.Skip(item.Slot);
                     BatchMetrics.ImageErrors.Add(1, new KeyValuePair<string, object?>("error.type", failure.ErrorKind));
                     BatchMetrics.ImagesProcessed.Add(1, new KeyValuePair<string, object?>("effnet.outcome", "error"));
@@ -311,7 +326,7 @@ public sealed class ImageBatchClassifier(
                         }
 
                         var input = inputs[index];
-                        records[index] = new PredictionRecord { Path = input.Path, Label = input.Label, Top = classes };
+                        records[index] = new PredictionRecord { Path = input.Path, Label = input.Label, Top = classes, Fingerprint = _fingerprints[index] };
                     }
 
                     BatchMetrics.ImagesProcessed.Add(images, new KeyValuePair<string, object?>("effnet.outcome", "ok"));

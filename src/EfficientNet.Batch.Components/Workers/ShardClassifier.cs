@@ -28,7 +28,11 @@ public sealed class ShardClassifier(
         await sharedModels.EnsureLocalAsync(shard.Model, cancellationToken);
         var dataset = storage.Resolve(shard.DatasetLocation);
         var inputs = shard.Images
-            .Select(image => new ImageInput(image.Path, image.Label, ct => dataset.Store.OpenReadAsync(dataset.KeyFor(image.Path), ct)))
+            .Select(image => new ImageInput(image.Path, image.Label, ct => dataset.Store.OpenReadAsync(dataset.KeyFor(image.Path), ct))
+            {
+                Fingerprinted = true,
+                Listed = image.Fingerprint,
+            })
             .ToList();
         var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken);
 
@@ -51,7 +55,8 @@ public sealed class ShardClassifier(
             run.Model.WeightsDescription,
             run.ExecutionProvider,
             new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std),
-            run.Precision.ToString());
+            run.Precision.ToString(),
+            run.Model.OnnxSha256);
     }
 }
 

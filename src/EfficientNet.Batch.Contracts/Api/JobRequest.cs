@@ -11,6 +11,8 @@ namespace EfficientNet.Batch.Contracts.Api;
 /// <param name="Seed">Seed of the untrained weights.</param>
 /// <param name="Priority"><c>low</c>, <c>normal</c> (default) or <c>high</c>.</param>
 /// <param name="Overwrite">Take over the output of a finished job that overlaps this one's.</param>
+/// <param name="RescoreFrom">An earlier completed job of the caller's: re-score incrementally, reusing its record of
+/// every image whose content and model identity are unchanged (summary.json's <c>incremental</c>, changes.jsonl).</param>
 public sealed record JobRequest(
     string? Dataset,
     string? Model,
@@ -20,4 +22,5 @@ public sealed record JobRequest(
     bool? RandomWeights = null,
     int? Seed = null,
     JobPriority? Priority = null,
-    bool? Overwrite = null);
+    bool? Overwrite = null,
+    Guid? RescoreFrom = null);

@@ -22,7 +22,10 @@ public sealed record JobView(
     DateTimeOffset? CompletedAt,
     string? Error,
     JobProgress Progress,
-    string? SubmittedBy = null);
+    string? SubmittedBy = null,
+    string? ScheduleId = null,
+    DateTimeOffset? DueAt = null,
+    long ImagesReused = 0);
 
 /// <summary>Live progress of a job.</summary>
 /// <param name="ShardsQueued">Planned shards no worker has started yet.</param>
@@ -54,7 +57,9 @@ public sealed record JobListItem(
     long Images,
     DateTimeOffset SubmittedAt,
     DateTimeOffset? CompletedAt,
-    string? SubmittedBy = null);
+    string? SubmittedBy = null,
+    string? ScheduleId = null,
+    DateTimeOffset? DueAt = null);
 
 /// <summary>A page of <c>GET /jobs</c>, newest first. Pass <paramref name="NextCursor"/> as <c>cursor</c> for the next
 /// page; null on the last page.</summary>

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EfficientNet.Batch.Components.Incremental;
+using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Models;
+using EfficientNet.Batch.Components.Shards;
+using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Contracts.Api;
+using EfficientNet.Batch.Storage;
+using Microsoft.Extensions.Options;
+
+namespace EfficientNet.Batch.Simulation;
+
+/// <summary>What a re-score of a simulated dataset did, and how long its coordinator steps took.</summary>
+public sealed record IncrementalScenarioResult(
+    int Images, int Classified, long Reused, long ImageReads, long PredictionLines, long ChangeLines, TimeSpan Listing, TimeSpan Planning, TimeSpan Merging);
+
+/// <summary>
+/// The coordinator's side of an incremental re-score at scale, on <see cref="SimulatedStorage"/>: a previous run's
+/// committed results for every image, then today's listing (with the <c>changed</c> images rewritten), the
+/// plan, simulated worker results for the images it sends, and the merge. Image bytes do not exist, so any read fails.
+/// </summary>
+public static class IncrementalScenario
+{
+    private static readonly Preprocessing B0 = new(224, "imagenet", [123.675f, 116.28f, 103.53f], [58.395f, 57.12f, 57.375f]);
+
+    public static async Task<IncrementalScenarioResult> RunAsync(SimulatedStorage storage, IReadOnlyCollection<int> changed, CancellationToken cancellationToken)
+    {
+        var dataset = storage.Dataset;
+        var previousJob = Guid.NewGuid();
+        var identity = new ModelIdentity("efficientnet_b0", ModelIdentity.RandomWeights(1), B0);
+        await WritePreviousRunAsync(storage, previousJob, identity, cancellationToken);
+        foreach (var index in changed)
+        {
+            dataset.Change(index);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var opened = await new DatasetReader(storage).OpenAsync("sim://data", cancellationToken);
+        var images = new List<ShardImage>(dataset.Count);
+        await foreach (var item in opened.ReadItemsAsync(cancellationToken))
+        {
+            images.Add(new ShardImage(item.Path, item.Label, item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
+        }
+
+        var listing = new DatasetListing("sim://data", images, 0);
+        var listed = watch.Elapsed;
+
+        var job = new JobRecord
+        {
+            JobId = Guid.NewGuid(),
+            Spec = new JobSpec { Dataset = "sim://data", Model = "efficientnet_b0", RandomWeights = true, Seed = 1, Incremental = true, ShardSize = 256 },
+            Status = JobStatus.Running,
+            Output = "sim://out",
+            SubmittedAt = DateTimeOffset.UtcNow,
+            BaselineLocation = "sim://out",
+        };
+        var state = new JobStateStore(storage.Output, "state", new JobIndex());
+        var planner = new IncrementalPlanner(storage, new BaselineReader(storage, state), new ModelIdentityResolver(storage, Options.Create(new ModelStoreOptions())));
+        watch.Restart();
+        var plan = await planner.PlanAsync(job, listing, cancellationToken);
+        var planning = watch.Elapsed;
+
+        // The workers' part, simulated: one result file per shard of the images the plan sends.
+        var shards = ShardPlanner.Plan(plan.ToClassify, job.Spec.ShardSize);
+        var outcomes = new List<ShardOutcome>();
+        for (var s = 0; s < shards.Count; s++)
+        {
+            var records = shards[s].Select(i => Record(i.Path, i.Fingerprint! with { Sha256 = "new" }, 7)).ToList();
+            await storage.Output.CommitAsync(JobOutputLayout.ResultKey(job.JobId, s), (stream, ct) => PredictionWriter.WriteAsync(stream, records, ct), cancellationToken);
+            outcomes.Add(new ShardOutcome(s, true, records.Count, 0, "", "sim", 0, null, null, null, B0, "Float32"));
+        }
+
+        job = job with { ShardCount = shards.Count, ImageCount = dataset.Count, Incremental = plan.Info };
+        watch.Restart();
+        var statistics = await new ResultMerger(storage).MergeAsync(job, outcomes, dataset.Count, cancellationToken);
+        var merging = watch.Elapsed;
+        return new IncrementalScenarioResult(
+            dataset.Count, plan.ToClassify.Count, plan.Info.Reused, dataset.Reads, statistics.Total,
+            await CountLinesAsync(storage.Output, JobOutputLayout.ChangesName, cancellationToken), listed, planning, merging);
+    }
+
+    /// <summary>The committed results of an interrupted earlier run into the same output: every image, one shard.</summary>
+    private static async Task WritePreviousRunAsync(SimulatedStorage storage, Guid jobId, ModelIdentity identity, CancellationToken cancellationToken)
+    {
+        var dataset = storage.Dataset;
+        await storage.Output.CommitAsync(
+            JobOutputLayout.PlannedRunKey(jobId),
+            (stream, ct) => stream.WriteAsync(Encoding.UTF8.GetBytes(
+                $$"""{"jobId":"{{jobId}}","identity":{{JsonSerializer.Serialize(identity, new JsonSerializerOptions(JsonSerializerDefaults.Web))}},"plannedAt":"2026-01-01T00:00:00Z"}"""), ct).AsTask(),
+            cancellationToken);
+        await storage.Output.CommitAsync(
+            JobOutputLayout.ResultKey(jobId, 0),
+            (stream, ct) => PredictionWriter.WriteAsync(
+                stream, Enumerable.Range(0, dataset.Count).Select(i => Record(SimulatedDataset.Key(i), Fingerprints.FromListing(dataset.Entry(i)) with { Sha256 = "old" }, i % 1000)), ct),
+            cancellationToken);
+    }
+
+    private static PredictionRecord Record(string path, ImageFingerprint fingerprint, int top1) => new()
+    {
+        Path = path,
+        Top = [new PredictedClass(top1, "class " + top1.ToString(CultureInfo.InvariantCulture), 0.9f)],
+        Fingerprint = fingerprint,
+    };
+
+    private static async Task<long> CountLinesAsync(MemoryBlobStore store, string key, CancellationToken cancellationToken)
+    {
+        await using var stream = await store.OpenReadAsync(key, cancellationToken);
+        using var reader = new StreamReader(stream);
+        long lines = 0;
+        while (await reader.ReadLineAsync(cancellationToken) is { Length: > 0 })
+        {
+            lines++;
+        }
+
+        return lines;
+    }
+}
