@@ -198,6 +198,24 @@ public sealed class CoordinatorApiTests : IClassFixture<CoordinatorApiTests.InMe
     }
 
     [Fact]
+    public async Task RescoreFrom_must_name_a_job_of_the_caller_else_the_request_is_a_400_naming_it()
+    {
+        var dataset = Directory.CreateTempSubdirectory("effnet-api-data-").FullName;
+        File.Copy(Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).First(), Path.Combine(dataset, "a.jpg"));
+        var unknown = Guid.NewGuid();
+
+        using var refused = await _client.PostAsJsonAsync("/jobs", new { dataset, model = "efficientnet_b0", randomWeights = true, rescoreFrom = unknown });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType!.MediaType);
+        Assert.Contains($"There is no job {unknown} of yours", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var first = await _client.PostAsJsonAsync("/jobs", new { dataset, model = "efficientnet_b0", randomWeights = true });
+        var previous = JsonNode.Parse(await first.Content.ReadAsStringAsync())!["jobId"]!.GetValue<Guid>();
+        using var accepted = await _client.PostAsJsonAsync("/jobs", new { dataset, model = "efficientnet_b0", randomWeights = true, rescoreFrom = previous });
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+    }
+
+    [Fact]
     public async Task An_unknown_job_is_a_404()
     {
         using var response = await _client.GetAsync($"/jobs/{Guid.NewGuid()}");
