@@ -18,8 +18,12 @@ namespace EfficientNet.Batch.Deploy.Tests;
 /// </summary>
 internal static class HostConfiguration
 {
+    // The coordinator reads Models:RemoteLocation/Directory for the weights identity of incremental jobs.
     public static readonly string[] CoordinatorSections =
-        [MessagingOptions.SectionName, StorageOptions.SectionName, CoordinatorOptions.SectionName, AuthOptions.SectionName, JobLimitsOptions.SectionName];
+    [
+        MessagingOptions.SectionName, StorageOptions.SectionName, CoordinatorOptions.SectionName, AuthOptions.SectionName, JobLimitsOptions.SectionName,
+        ModelStoreOptions.SectionName, EfficientNet.Batch.Components.Schedules.ScheduleOptions.SectionName,
+    ];
 
     // Workers read Coordinator:AllowedDatasets/AllowedOutputs/OutputLocation as their location policy's fallback.
     public static readonly string[] WorkerSections =
