@@ -92,15 +92,11 @@ public static class JobsApi
         }
         catch (JobLimitException e)
         {
-            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status429TooManyRequests, title: "Too many unfinished jobs.");
+            return SubmissionProblems.TooManyJobs(e);
         }
         catch (OutputConflictException e)
         {
-            return TypedResults.Problem(
-                e.Conflict.Message,
-                statusCode: StatusCodes.Status409Conflict,
-                title: "The output belongs to another job.",
-                extensions: e.Conflict.Job is { } other ? new Dictionary<string, object?> { ["conflictingJobId"] = other.JobId } : null);
+            return SubmissionProblems.OutputTaken(e);
         }
 
         return TypedResults.Accepted($"/jobs/{record.JobId}", JobViews.From(record, JobProgressSnapshot.Empty, clock.GetUtcNow()));
