@@ -81,7 +81,7 @@ public static class ComponentsRegistration
         builder.Services.AddKeyedSingleton(LocationPolicies.Worker, (sp, _) =>
             LocationPolicies.ForWorker(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddSingleton<ShardLocationGuard>();
-        builder.Services.AddSingleton<PreprocessorCache>();
+        builder.Services.AddSingleton(sp => new PreprocessorCache(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.MaxImagePixels));
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();

@@ -21,7 +21,7 @@ public sealed class InferenceRegistrationTests
     }
 
     [Fact]
-    public void Defaults_are_auto_device_and_batches_of_16()
+    public void Defaults_are_auto_device_and_batches_of_8()
     {
         using var host = BuildHost([]);
 

@@ -1,0 +1,29 @@
+using EfficientNet.Batch.Components.Workers;
+using EfficientNet.Batch.Inference;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EfficientNet.Batch.Components.Tests;
+
+public sealed class WorkerRegistrationTests
+{
+    [Theory]
+    [InlineData(null, ImagePreprocessor.DefaultMaxPixels)]
+    [InlineData("4000000", 4_000_000L)]
+    public void Inference_MaxImagePixels_is_the_limit_of_every_preprocessor_the_worker_uses(string? setting, long expected)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        if (setting is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Inference:MaxImagePixels"] = setting });
+        }
+
+        builder.AddWorkerComponents();
+        using var host = builder.Build();
+
+        var preprocessor = host.Services.GetRequiredService<PreprocessorCache>().Get(new PreprocessSpec(224, [0f, 0f, 0f], [1f, 1f, 1f]));
+
+        Assert.Equal(expected, preprocessor.MaxPixels);
+    }
+}
