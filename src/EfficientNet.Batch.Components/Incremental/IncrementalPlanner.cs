@@ -73,20 +73,20 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
                                     Fingerprint = image.Fingerprint! with { Sha256 = before.Record.Fingerprint!.Sha256 },
                                 },
                             };
-                            await writer.WriteLineAsync(JsonSerializer.Serialize(line, IncrementalJsonContext.Default.PlanLine).AsMemory(), ct);
-                            continue;
                         }
-
-                        if (!same)
+                        else
                         {
-                            changed++;
+                            changed += same ? 0 : 1;
+                            line = new PlanLine { Classify = image.Path, Change = same ? null : "changed", Previous = before.Record.Top1 };
                         }
-
-                        line = new PlanLine { Classify = image.Path, Change = same ? null : "changed", Previous = before.Record.Top1 };
                     }
 
-                    toClassify.Add(image);
-                    await writer.WriteLineAsync(JsonSerializer.Serialize(line, IncrementalJsonContext.Default.PlanLine).AsMemory(), ct);
+                    if (line.Classify is not null)
+                    {
+                        toClassify.Add(image);
+                    }
+
+                    await WriteLineAsync(writer, line, ct);
                 }
 
                 foreach (var (path, before) in previous)
@@ -94,8 +94,7 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
                     if (!before.Seen)
                     {
                         removed++;
-                        var line = new PlanLine { Removed = path, Previous = before.Record.Top1 };
-                        await writer.WriteLineAsync(JsonSerializer.Serialize(line, IncrementalJsonContext.Default.PlanLine).AsMemory(), ct);
+                        await WriteLineAsync(writer, new PlanLine { Removed = path, Previous = before.Record.Top1 }, ct);
                     }
                 }
             },
@@ -115,6 +114,9 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             (stream, ct) => JsonSerializer.SerializeAsync(stream, new PlannedRun(job.JobId, identity, plannedAt), IncrementalJsonContext.Default.PlannedRun, ct),
             cancellationToken);
     }
+
+    private static Task WriteLineAsync(StreamWriter writer, PlanLine line, CancellationToken cancellationToken) =>
+        writer.WriteLineAsync(JsonSerializer.Serialize(line, IncrementalJsonContext.Default.PlanLine).AsMemory(), cancellationToken);
 
     private static string? FullReason(JobRecord job, ModelIdentity? identity, IReadOnlyList<BaselineSource> sources, List<BaselineSource> usable)
     {
