@@ -256,7 +256,9 @@ internal static class RunCommand
         }
         else
         {
-            AnsiConsole.MarkupLine($"[green]Done[/] in {elapsed.TotalSeconds:F1} s: {final.ImagesOk} images classified, {final.ImagesFailed} errors ({final.ImagesOk + final.ImagesFailed} lines).");
+            // Records reused from the run already in --out count as lines, not as images classified by this run.
+            var reused = final.ImagesReused > 0 ? $", {final.ImagesReused} of them reused from the previous run" : "";
+            AnsiConsole.MarkupLine($"[green]Done[/] in {elapsed.TotalSeconds:F1} s: {final.ImagesOk} images ok, {final.ImagesFailed} errors ({final.ImagesOk + final.ImagesFailed} lines{reused}).");
         }
 
         AnsiConsole.MarkupLine($"Predictions: [blue]{Markup.Escape(Path.Combine(final.Output, JobOutputLayout.PredictionsName))}[/]");
