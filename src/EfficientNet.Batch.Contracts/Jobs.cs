@@ -33,7 +33,34 @@ public sealed record JobSpec
     /// the run already in <c>effnet run</c>'s output) for every image whose fingerprint and model identity are
     /// unchanged, and classify only new or changed images. Without a usable previous run the job classifies everything.</summary>
     public bool Incremental { get; init; }
+
+    /// <summary>Files the job writes besides summary.json: any of <c>jsonl</c>, <c>csv</c>, <c>parquet</c>, <c>report</c>
+    /// (see <see cref="OutputFormats"/>). Null or empty means JSONL only.</summary>
+    public IReadOnlyList<string>? Outputs { get; init; }
+
+    /// <summary>Write review.jsonl (and its Label Studio export) with the images a person should check.</summary>
+    public ReviewSpec? Review { get; init; }
 }
+
+/// <summary>The output format names a job may ask for.</summary>
+public static class OutputFormats
+{
+    public const string Jsonl = "jsonl";
+    public const string Csv = "csv";
+    public const string Parquet = "parquet";
+    public const string Report = "report";
+
+    public static readonly IReadOnlyList<string> All = [Jsonl, Csv, Parquet, Report];
+
+    /// <summary>The formats a job writes: what it asked for, in the order of <see cref="All"/>, or JSONL alone.</summary>
+    public static IReadOnlyList<string> Of(JobSpec spec) =>
+        spec.Outputs is { Count: > 0 } asked ? [.. All.Where(f => asked.Contains(f, StringComparer.OrdinalIgnoreCase))] : [Jsonl];
+}
+
+/// <summary>Which images go to the review queue: top-1 probability at most <see cref="MaxProbability"/>, or a margin
+/// between the first two classes below <see cref="MinMargin"/> (either may be null; an image matching any set bound is
+/// queued, and so is every image that could not be classified).</summary>
+public sealed record ReviewSpec(double? MaxProbability = null, double? MinMargin = null);
 
 /// <summary>How urgently a job's shards are taken from the shared queue.</summary>
 public enum JobPriority
@@ -93,7 +120,8 @@ public sealed record ClassifyShard(
     string OutputLocation,
     string ResultKey,
     int TopK,
-    string? CancelMarkerKey = null);
+    string? CancelMarkerKey = null,
+    bool Thumbnails = false);
 
 /// <summary>Event: a shard's results are durably written.</summary>
 public sealed record ShardClassified(

@@ -81,6 +81,23 @@ public sealed class ScheduleFaultTests(InfrastructureFixture infrastructure, ITe
 
         // The restarted coordinator finds the decision and its job (creating it under the derived id when the kill came
         // first); the run ends, and the due time waiting for it (overlap "wait") then gets its own job.
+        // The job may not exist until the restarted coordinator's first tick has run, so 404 means "not yet" here.
+        var client = _cluster.Client(restarted);
+        var appearBy = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (true)
+        {
+            using (var probe = await client.GetAsync($"jobs/{jobId}"))
+            {
+                if (probe.StatusCode != HttpStatusCode.NotFound)
+                {
+                    break;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < appearBy, $"the restarted coordinator created no job {jobId} for the decided run within a minute:{Environment.NewLine}{_cluster.Logs}");
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+
         await _cluster.WaitForTerminalStatusAsync(restarted, jobId, TimeSpan.FromMinutes(4));
         var jobs = await SchedulesJobsAsync(restarted, scheduleId);
         for (var wait = 0; jobs.Count < 2 && wait < 120; wait++)

@@ -70,7 +70,27 @@ public sealed record JobSummary
 
     /// <summary>An incremental run's counts: classified, reused, new, changed, removed, top-1 changed.</summary>
     public EfficientNet.Batch.Components.Incremental.IncrementalSummary? Incremental { get; init; }
+
+    /// <summary>Top-1/top-5, per-class metrics, confused pairs and calibration, when the records carried labels.</summary>
+    public EfficientNet.Batch.Components.Evaluation.EvaluationResult? Evaluation { get; init; }
+
+    /// <summary>The review queue: its bounds, how many images it holds and where.</summary>
+    public ReviewSummary? Review { get; init; }
+
+    /// <summary>Device-seconds the job's shards used, per device kind (<c>cpu</c>, <c>cuda</c>).</summary>
+    public IReadOnlyDictionary<string, double>? DeviceSeconds { get; init; }
+
+    /// <summary>What the job cost at the configured prices (<c>Cost:PricePerHour:Cpu</c>, <c>Cost:PricePerHour:Cuda</c>).</summary>
+    public CostSummary? Cost { get; init; }
+
+    /// <summary>Every file the job wrote, by format name (<c>jsonl</c>, <c>csv</c>, <c>parquet</c>, <c>report</c>, <c>review</c>, …).</summary>
+    public IReadOnlyDictionary<string, string>? Outputs { get; init; }
 }
+
+public sealed record ReviewSummary(double? MaxProbability, double? MinMargin, long Images, string Location, string LabelStudioLocation);
+
+/// <summary>Cost of a job: device-seconds priced per hour, and the same per 1,000 images classified.</summary>
+public sealed record CostSummary(IReadOnlyDictionary<string, double> PricePerHour, double Total, double Per1000Images);
 
 public sealed record SummaryModel(
     string Id,

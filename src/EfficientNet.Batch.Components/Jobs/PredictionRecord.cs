@@ -22,6 +22,10 @@ public sealed record PredictionRecord
     /// whether an incremental run may reuse this record.</summary>
     public ImageFingerprint? Fingerprint { get; init; }
 
+    /// <summary>A small JPEG of what the model saw (base64), made by the worker from the image it decoded when the job
+    /// asked for a report. Only shard results carry it: the job's outputs leave it out.</summary>
+    public string? Thumbnail { get; init; }
+
     [JsonIgnore]
     public bool IsError => Error is not null;
 

@@ -13,6 +13,8 @@ namespace EfficientNet.Batch.Contracts.Api;
 /// <param name="Overwrite">Take over the output of a finished job that overlaps this one's.</param>
 /// <param name="RescoreFrom">An earlier completed job of the caller's: re-score incrementally, reusing its record of
 /// every image whose content and model identity are unchanged (summary.json's <c>incremental</c>, changes.jsonl).</param>
+/// <param name="Outputs">Files to write: any of <c>jsonl</c>, <c>csv</c>, <c>parquet</c>, <c>report</c> (default: <c>jsonl</c>).</param>
+/// <param name="Review">Write review.jsonl and a Label Studio export of the images below these bounds.</param>
 public sealed record JobRequest(
     string? Dataset,
     string? Model,
@@ -23,4 +25,6 @@ public sealed record JobRequest(
     int? Seed = null,
     JobPriority? Priority = null,
     bool? Overwrite = null,
-    Guid? RescoreFrom = null);
+    Guid? RescoreFrom = null,
+    IReadOnlyList<string>? Outputs = null,
+    ReviewSpec? Review = null);
