@@ -7,7 +7,8 @@
 # Environment:
 #   TEST_TARGET       what to test (default: EfficientNet.Batch.sln)
 #   TEST_RESULTS_DIR  where TRX files go (default: artifacts/test-results; emptied first)
-# Installs rabbitmq-server (apt) and azurite (npm) when missing, which needs root on a fresh Debian machine.
+# Installs rabbitmq-server and chromium (apt) and azurite (npm) when missing, which needs root on a fresh Debian
+# machine, and the Parquet reader the tests compare with (tests/tools/parquet-reader, npm ci).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +19,16 @@ RESULTS_DIR="${TEST_RESULTS_DIR:-$ROOT/artifacts/test-results}"
 LOG_NAME=test.sh
 # shellcheck source=scripts/services.sh
 source "$ROOT/scripts/services.sh"
+
+# ---- (d) test tools: Debian's Chromium for the report's browser test, the independent Parquet reader -----------
+if ! command -v chromium >/dev/null; then
+  log "installing chromium (apt)"
+  { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null; } \
+    || log "chromium could not be installed: the report's browser test will fail"
+fi
+export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium || echo /usr/bin/chromium)}"
+(cd "$ROOT/tests/tools/parquet-reader" && npm ci --silent --no-audit --no-fund >/dev/null) \
+  || log "npm ci in tests/tools/parquet-reader failed: the Parquet reader tests will fail"
 
 # ---- (e) tests -------------------------------------------------------------------------------------------------
 rm -rf "$RESULTS_DIR"

@@ -22,4 +22,6 @@ if (args is ["incremental-plan", ..])
     return;
 }
 
+if (args is ["output-formats", ..]) { await EfficientNet.Batch.Benchmarks.OutputFormatsBenchmark.RunAsync(args[1..]); return; }
+
 BenchmarkSwitcher.FromAssembly(typeof(EfficientNet.Batch.Benchmarks.PreprocessingBenchmarks).Assembly).Run(args);

@@ -18,6 +18,7 @@ public static class EffnetCommandLine
         root.Options.Add(models);
         root.Subcommands.Add(RunCommand.Create(models));
         root.Subcommands.Add(ClassifyCommand.Create(models));
+        root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(SubmitCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());

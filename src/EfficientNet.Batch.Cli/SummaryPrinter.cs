@@ -49,6 +49,35 @@ internal static class SummaryPrinter
             table.AddRow("top-1 / top-k accuracy", $"{accuracy.GetProperty("top1").GetDouble():P2} / {accuracy.GetProperty("topK").GetDouble():P2}");
         }
 
+        if (root.TryGetProperty("evaluation", out var evaluation))
+        {
+            table.AddRow("evaluation", $"top-1 {evaluation.GetProperty("top1").GetDouble():P2}, top-{evaluation.GetProperty("topK").GetInt32()} " +
+                $"{evaluation.GetProperty("top5").GetDouble():P2}, calibration error {evaluation.GetProperty("expectedCalibrationError").GetDouble():F4}");
+        }
+
+        if (root.TryGetProperty("review", out var review))
+        {
+            table.AddRow("review queue", $"{review.GetProperty("images").GetInt64()} images");
+        }
+
+        if (root.TryGetProperty("deviceSeconds", out var device))
+        {
+            table.AddRow("device time", string.Join(", ", device.EnumerateObject().Select(d => $"{d.Name} {d.Value.GetDouble():F1} s")));
+        }
+
+        if (root.TryGetProperty("cost", out var cost))
+        {
+            table.AddRow("cost", $"{cost.GetProperty("total").GetDouble():G4} ({cost.GetProperty("per1000Images").GetDouble():G4} per 1,000 images)");
+        }
+
+        if (root.TryGetProperty("outputs", out var outputs))
+        {
+            foreach (var file in outputs.EnumerateObject())
+            {
+                table.AddRow($"output: {Markup.Escape(file.Name)}", Markup.Escape(file.Value.GetString() ?? ""));
+            }
+        }
+
         AnsiConsole.Write(table);
     }
 }

@@ -1,5 +1,6 @@
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Outputs;
 using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Components.Models;
@@ -45,6 +46,9 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<OutputOwnership>();
         builder.Services.AddSingleton<DatasetLister>();
         builder.Services.AddSingleton<ResultMerger>();
+        builder.Services.AddOutputFormats();
+        builder.Services.AddOptions<CostOptions>().BindConfiguration(CostOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<CostOptions>, CostOptionsValidator>();
         builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.SectionName);
         builder.Services.AddSingleton<ModelIdentityResolver>();
         builder.Services.AddSingleton<BaselineReader>();

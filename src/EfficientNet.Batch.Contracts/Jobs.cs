@@ -35,7 +35,8 @@ public sealed record JobSpec
     public bool Incremental { get; init; }
 
     /// <summary>Files the job writes besides summary.json: any of <c>jsonl</c>, <c>csv</c>, <c>parquet</c>, <c>report</c>
-    /// (see <see cref="OutputFormats"/>). Null or empty means JSONL only.</summary>
+    /// (see <see cref="OutputFormats"/>). predictions.jsonl is always written: it is the job's record (fingerprints
+    /// included) that incremental re-scoring and <c>effnet evaluate</c> read.</summary>
     public IReadOnlyList<string>? Outputs { get; init; }
 
     /// <summary>Write review.jsonl (and its Label Studio export) with the images a person should check.</summary>
@@ -52,9 +53,9 @@ public static class OutputFormats
 
     public static readonly IReadOnlyList<string> All = [Jsonl, Csv, Parquet, Report];
 
-    /// <summary>The formats a job writes: what it asked for, in the order of <see cref="All"/>, or JSONL alone.</summary>
+    /// <summary>The formats a job writes, in the order of <see cref="All"/>: JSONL and what it asked for.</summary>
     public static IReadOnlyList<string> Of(JobSpec spec) =>
-        spec.Outputs is { Count: > 0 } asked ? [.. All.Where(f => asked.Contains(f, StringComparer.OrdinalIgnoreCase))] : [Jsonl];
+        [.. All.Where(f => f == Jsonl || (spec.Outputs?.Contains(f, StringComparer.OrdinalIgnoreCase) ?? false))];
 }
 
 /// <summary>Which images go to the review queue: top-1 probability at most <see cref="MaxProbability"/>, or a margin

@@ -72,6 +72,8 @@ public static class JobsApi
             Seed = request.Seed ?? 0,
             Priority = request.Priority ?? JobPriority.Normal,
             Incremental = request.RescoreFrom is not null,
+            Outputs = request.Outputs,
+            Review = request.Review,
         };
 
         if (request.RescoreFrom is { } previous && ((await state.LoadIndexAsync(cancellationToken)).Get(previous) is not { } baseline || !user.MaySee(baseline.SubmittedBy)))

@@ -37,9 +37,9 @@ public static class ImageNetClasses
             names.Add(line[(tab + 1)..]);
         }
 
-        if (wnids.Count != Architecture.ArchSpec.ClassCount)
+        if (wnids.Count != Architecture.ArchSpec.ImageNetClassCount)
         {
-            throw new InvalidDataException($"{ResourceName} has {wnids.Count} classes, expected {Architecture.ArchSpec.ClassCount}.");
+            throw new InvalidDataException($"{ResourceName} has {wnids.Count} classes, expected {Architecture.ArchSpec.ImageNetClassCount}.");
         }
 
         return ([.. wnids], [.. names]);

@@ -37,7 +37,8 @@ public sealed class InMemoryBusJobTests : IDisposable
     private IHost BuildHost(string precision = "Float32", string cancelGrace = "00:00:10") => BuildHost(_models, _work, precision, cancelGrace);
 
     /// <summary>Coordinator and worker on the test harness, with state and outputs under <paramref name="work"/>.</summary>
-    internal static IHost BuildHost(string models, string work, string precision = "Float32", string cancelGrace = "00:00:10")
+    internal static IHost BuildHost(
+        string models, string work, string precision = "Float32", string cancelGrace = "00:00:10", IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -53,6 +54,7 @@ public sealed class InMemoryBusJobTests : IDisposable
             ["Coordinator:AllowedDatasets:0"] = Path.GetTempPath(),
             ["Coordinator:AllowedOutputs:0"] = work,
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.AddCoordinatorComponents();
         builder.AddWorkerComponents();
         builder.Services.AddMassTransitTestHarness(bus =>
@@ -70,7 +72,7 @@ public sealed class InMemoryBusJobTests : IDisposable
         return root;
     }
 
-    private static async Task<JobRecord> RunJobAsync(IHost host, JobSpec spec)
+    internal static async Task<JobRecord> RunJobAsync(IHost host, JobSpec spec)
     {
         var record = await host.Services.GetRequiredService<JobSubmission>().SubmitAsync(NewId.NextGuid(), spec, overwrite: false, CancellationToken.None);
         return await WaitForTerminalAsync(host, record.JobId);
@@ -324,9 +326,14 @@ public sealed class InMemoryBusJobTests : IDisposable
         var submission = host.Services.GetRequiredService<JobSubmission>();
 
         var error = await Assert.ThrowsAsync<JobValidationException>(() => submission.SubmitAsync(
-            Guid.NewGuid(), new JobSpec { Dataset = "s3://bucket/x", Model = "efficientnet_b42", ShardSize = 0, TopK = 0 }, overwrite: false, CancellationToken.None));
+            Guid.NewGuid(),
+            new JobSpec { Dataset = "s3://bucket/x", Model = "efficientnet_b42", ShardSize = 0, TopK = 0, Outputs = ["xlsx"], Review = new ReviewSpec(MinMargin: 2) },
+            overwrite: false,
+            CancellationToken.None));
 
-        Assert.Equal(4, error.Errors.Count);
+        Assert.Equal(6, error.Errors.Count);
+        Assert.Contains(error.Errors, e => e.StartsWith("'outputs': unknown format 'xlsx'", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("'review.minMargin'", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("efficientnet_b42", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("shardSize", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.Contains("topK", StringComparison.Ordinal));

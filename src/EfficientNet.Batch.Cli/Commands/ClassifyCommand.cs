@@ -3,7 +3,6 @@ using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
-using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -37,7 +36,8 @@ internal static class ClassifyCommand
     private static async Task<int> ClassifyAsync(
         string[] paths, string model, int top, bool json, bool randomWeights, int seed, string? modelsDirectory, CancellationToken cancellationToken)
     {
-        if (!ModelCatalogue.TryGet(model, out var variant))
+        // A zoo model, or a custom model imported into the store (`effnet models import … --classes`).
+        if (await new ModelStore(ModelStoreLocation.Resolve(modelsDirectory)).FindAsync(model, cancellationToken) is not { Variant: var variant })
         {
             Console.Error.WriteLine($"error: unknown model '{model}'. See `effnet models list`.");
             return ExitCodes.InvalidArguments;

@@ -5,7 +5,11 @@ namespace EfficientNet.Batch.Cli.Commands;
 
 /// <param name="ShardSize">Null when not given: <c>run</c> uses <see cref="JobOptions.DefaultShardSize"/>, the
 /// coordinator its <c>Coordinator:DefaultShardSize</c>.</param>
-internal sealed record JobOptionValues(int? ShardSize, int TopK, bool RandomWeights, int Seed, JobPriority Priority, int? BatchSize, int? DecodeThreads);
+/// <param name="Outputs">Formats besides predictions.jsonl (<c>--format</c>, <c>--report</c>); null for none.</param>
+/// <param name="Review">Review bounds (<c>--review-max-probability</c>, <c>--review-min-margin</c>); null for none.</param>
+internal sealed record JobOptionValues(
+    int? ShardSize, int TopK, bool RandomWeights, int Seed, JobPriority Priority, int? BatchSize, int? DecodeThreads,
+    IReadOnlyList<string>? Outputs = null, ReviewSpec? Review = null);
 
 /// <summary>Options shared by <c>run</c> and <c>submit</c>.</summary>
 internal sealed class JobOptions
@@ -22,6 +26,24 @@ internal sealed class JobOptions
         DefaultValueFactory = _ => JobPriority.Normal,
     };
 
+    private readonly Option<string[]> _format = new("--format")
+    {
+        Description = $"Output files, comma-separated: {string.Join(", ", OutputFormats.All)} (predictions.jsonl is always written).",
+        AllowMultipleArgumentsPerToken = true,
+        CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
+    };
+
+    private readonly Option<bool> _report = new("--report") { Description = "Also write report.html (same as --format report)." };
+    private readonly Option<double?> _reviewMaxProbability = new("--review-max-probability")
+    {
+        Description = "Queue for review (review.jsonl + Label Studio export) every image whose top-1 probability is at most this.",
+    };
+
+    private readonly Option<double?> _reviewMinMargin = new("--review-min-margin")
+    {
+        Description = "Queue for review every image whose top-1 minus top-2 probability is below this.",
+    };
+
     private readonly Option<int?> _batchSize = new("--batch-size") { Description = "Images per inference batch (embedded run)." };
     private readonly Option<int?> _decodeThreads = new("--decode-threads") { Description = "Parallel image decoders (embedded run; default: one per core)." };
 
@@ -32,6 +54,28 @@ internal sealed class JobOptions
         command.Options.Add(_randomWeights);
         command.Options.Add(_seed);
         command.Options.Add(_priority);
+        command.Options.Add(_format);
+        command.Options.Add(_report);
+        command.Options.Add(_reviewMaxProbability);
+        command.Options.Add(_reviewMinMargin);
+        command.Validators.Add(result =>
+        {
+            foreach (var name in result.GetValue(_format) ?? [])
+            {
+                if (!OutputFormats.All.Contains(name, StringComparer.OrdinalIgnoreCase))
+                {
+                    result.AddError($"--format: unknown format '{name}'; known: {string.Join(", ", OutputFormats.All)}.");
+                }
+            }
+
+            foreach (var option in new[] { _reviewMaxProbability, _reviewMinMargin })
+            {
+                if (result.GetValue(option) is { } value && (value < 0 || value > 1 || !double.IsFinite(value)))
+                {
+                    result.AddError($"{option.Name} must be between 0 and 1, not {value}.");
+                }
+            }
+        });
         if (embedded)
         {
             command.Options.Add(_batchSize);
@@ -46,5 +90,20 @@ internal sealed class JobOptions
         parse.GetValue(_seed),
         parse.GetValue(_priority),
         parse.GetValue(_batchSize),
-        parse.GetValue(_decodeThreads));
+        parse.GetValue(_decodeThreads),
+        Outputs(parse),
+        parse.GetValue(_reviewMaxProbability) is null && parse.GetValue(_reviewMinMargin) is null
+            ? null
+            : new ReviewSpec(parse.GetValue(_reviewMaxProbability), parse.GetValue(_reviewMinMargin)));
+
+    private IReadOnlyList<string>? Outputs(ParseResult parse)
+    {
+        var names = (parse.GetValue(_format) ?? []).Select(n => n.ToLowerInvariant()).ToList();
+        if (parse.GetValue(_report))
+        {
+            names.Add(OutputFormats.Report);
+        }
+
+        return names.Count == 0 ? null : [.. names.Distinct(StringComparer.Ordinal)];
+    }
 }

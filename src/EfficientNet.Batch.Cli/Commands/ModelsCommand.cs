@@ -46,13 +46,13 @@ internal static class ModelsCommand
         var command = new Command("publish", "Upload a stored model to the shared store that distributed workers use.") { id, to };
         command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
         {
-            var variant = ModelCatalogue.Get(parse.GetRequiredValue(id));
+            var modelId = ModelStore.StoredId(parse.GetRequiredValue(id));
             var builder = CliHost.CreateBuilder(parse.GetValue(models), new Dictionary<string, string?> { ["Models:RemoteLocation"] = parse.GetRequiredValue(to) });
             builder.AddStorage();
             builder.AddModelStore();
             using var host = builder.Build();
-            await host.Services.GetRequiredService<SharedModelStore>().PublishAsync(variant.Id, ct);
-            Console.Out.WriteLine($"published {variant.Id} to {parse.GetRequiredValue(to)}");
+            await host.Services.GetRequiredService<SharedModelStore>().PublishAsync(modelId, ct);
+            Console.Out.WriteLine($"published {modelId} to {parse.GetRequiredValue(to)}");
             return ExitCodes.Ok;
         }));
         return command;
@@ -64,7 +64,11 @@ internal static class ModelsCommand
     private static Command List(Option<string?> models)
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array (with checkpoint URLs) instead of a table." };
-        var command = new Command("list", "List the 26 models with seed figures, exact parameter and multiply-add counts, and local weights.") { json };
+        var command = new Command(
+            "list", "List the 26 zoo models with seed figures, exact parameter and multiply-add counts, and local weights; then your custom models with their class counts.")
+        {
+            json,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var rows = await ModelListing.BuildAsync(Store(parse, models), ct);
@@ -101,6 +105,7 @@ internal static class ModelsCommand
         table.AddColumn(new TableColumn("Top-5").RightAligned());
         table.AddColumn(new TableColumn("params (exact)").RightAligned());
         table.AddColumn(new TableColumn("MACs @R").RightAligned());
+        table.AddColumn(new TableColumn("classes").RightAligned());
         table.AddColumn("weights");
         foreach (var r in rows)
         {
@@ -110,11 +115,12 @@ internal static class ModelsCommand
                 Markup.Escape(r.Flavour),
                 Number(r.Resolution),
                 r.NormalizationLabel,
-                r.SeedParamsMillions.ToString("F2", CultureInfo.InvariantCulture),
-                r.Top1.ToString("F2", CultureInfo.InvariantCulture),
-                r.Top5.ToString("F2", CultureInfo.InvariantCulture),
-                r.ParameterCountMatchesSeed ? Number(r.ParameterCount) : $"[red]{Number(r.ParameterCount)} (≠ seed)[/]",
+                Figure(r.SeedParamsMillions),
+                Figure(r.Top1),
+                Figure(r.Top5),
+                r.ParameterCountMatchesSeed is false ? $"[red]{Number(r.ParameterCount)} (≠ seed)[/]" : Number(r.ParameterCount),
                 Number(r.MultiplyAdds),
+                Number(r.ClassCount),
                 r.WeightsPresent ? "[green]present[/]" : "-");
         }
 
@@ -123,17 +129,37 @@ internal static class ModelsCommand
 
     private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>A seed figure; custom models have none.</summary>
+    private static string Figure(double? value) => value?.ToString("F2", CultureInfo.InvariantCulture) ?? "-";
+
     private static Command Import(Option<string?> models)
     {
         var file = new Argument<string>("FILE") { Description = $"Checkpoint ({string.Join(", ", CheckpointImporter.SupportedExtensions)})." };
-        var model = new Option<string>("--model", "-m") { Description = "Model id (see `effnet models list`).", Required = true };
+        var model = new Option<string>("--model", "-m")
+        {
+            Description = "Model id (see `effnet models list`); with --classes, the name of your custom model (lowercase letters, digits, _ and -).",
+            Required = true,
+        };
         var normalization = new Option<string?>("--normalization")
         {
             Description = "Serve the weights with this input normalisation instead of the catalogue's: imagenet or 01. "
                 + "Meant for efficientnet_es/em, whose seed figures used ImageNet mean/std while the released configs use 01. "
                 + "Wins over an .onnx file's own normalization/mean/std metadata.",
         };
-        var command = new Command("import", "Import a PyTorch checkpoint or an exported ONNX model into the store.") { file, model, normalization };
+        var arch = new Option<string?>("--arch")
+        {
+            Description = "Custom model: the zoo architecture the checkpoint was fine-tuned from (b0..b8, es, em). Goes with --classes.",
+        };
+        var classes = new Option<string?>("--classes")
+        {
+            Description = "Custom model: a text file with one class name per line, one per output of the checkpoint's head, in output order. "
+                + "Goes with --arch; the model is then served under the --model name with these names.",
+        };
+        var command = new Command(
+            "import", "Import a PyTorch checkpoint or an exported ONNX model into the store: a zoo model's, or (--arch, --classes) one fine-tuned on your own classes.")
+        {
+            file, model, normalization, arch, classes,
+        };
         command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
         {
             var path = Path.GetFullPath(parse.GetRequiredValue(file));
@@ -143,12 +169,28 @@ internal static class ModelsCommand
             }
 
             var chosen = parse.GetValue(normalization) is { } name ? Normalization.Parse(name) : null;
-            var imported = await new CheckpointImporter(Store(parse, models)).ImportFileAsync(parse.GetRequiredValue(model), path, null, chosen, ct);
+            var (archName, classesPath) = (parse.GetValue(arch), parse.GetValue(classes));
+            if ((archName is null) != (classesPath is null))
+            {
+                throw new ArgumentException("--arch and --classes go together: a custom model needs the architecture it was fine-tuned from and the names of its classes.");
+            }
+
+            var store = Store(parse, models);
+            var importer = new CheckpointImporter(store);
+            var imported = classesPath is null
+                ? await importer.ImportFileAsync(parse.GetRequiredValue(model), path, null, chosen, ct)
+                : await importer.ImportCustomFileAsync(parse.GetRequiredValue(model), archName!, Path.GetFullPath(classesPath), path, null, chosen, ct);
             Console.Out.WriteLine($"imported {imported.Variant.Id}: {imported.WeightsDescription}");
-            var catalogue = ModelCatalogue.Get(imported.Variant.Id).Normalization;
+            var standard = imported.Variant.DefaultNormalization;
+            var whose = imported.Variant.IsCustom ? $"the default for {imported.Variant.Arch}" : "the catalogue's";
             Console.Out.WriteLine(imported.NormalizationOverridden
-                ? $"  normalisation {imported.Variant.Normalization} (override; the catalogue's is {catalogue})"
-                : $"  normalisation {catalogue} (the catalogue's)");
+                ? $"  normalisation {imported.Variant.Normalization} (override; {whose} is {standard})"
+                : $"  normalisation {standard} ({whose})");
+            if (imported.Variant.IsCustom)
+            {
+                Console.Out.WriteLine($"  {imported.ClassNames.Count} classes, arch {imported.Variant.Arch} ({store.ClassNamesPath(imported.Variant.Id)})");
+            }
+
             Console.Out.WriteLine($"  {imported.OnnxPath} (sha256 {imported.OnnxSha256})");
             return ExitCodes.Ok;
         }));
@@ -201,7 +243,7 @@ internal static class ModelsCommand
         var output = new Option<string>("--out", "-o") { Description = "ONNX file to write.", Required = true };
         var randomWeights = new Option<bool>("--random-weights") { Description = "Export deterministic UNTRAINED weights instead of the stored ones." };
         var seed = new Option<int>("--seed") { Description = "Seed of --random-weights.", DefaultValueFactory = _ => 0 };
-        var command = new Command("export", "Write a model's ONNX file (input [N,3,R,R] -> probs [N,1000]).") { model, output, randomWeights, seed };
+        var command = new Command("export", "Write a model's ONNX file (input [N,3,R,R] -> probs [N,classes]).") { model, output, randomWeights, seed };
         command.SetAction((parse, ct) => ReportingErrorsAsync(async () =>
         {
             var destination = Path.GetFullPath(parse.GetRequiredValue(output));
@@ -234,9 +276,11 @@ internal static class ModelsCommand
 
     private static int? ExitCodeFor(Exception e) => e switch
     {
-        UnknownModelException or UnsupportedWeightsFileException or FileNotFoundException or ArgumentException or UriFormatException => ExitCodes.InvalidArguments,
+        UnknownModelException or UnsupportedWeightsFileException or FileNotFoundException or ArgumentException or UriFormatException
+            or ClassNamesException => ExitCodes.InvalidArguments,
         CheckpointFormatException or CheckpointMismatchException or OnnxModelRejectedException => ExitCodes.CheckpointRejected,
-        ModelDownloadFailedException or ModelNotAvailableException or ModelHashMismatchException => ExitCodes.ModelUnavailable,
+        ModelDownloadFailedException or ModelNotAvailableException or ModelHashMismatchException or RemoteModelNotFoundException
+            or InvalidDataException => ExitCodes.ModelUnavailable,
         InvalidOperationException or Azure.RequestFailedException => ExitCodes.ServerError,
         _ => null,
     };

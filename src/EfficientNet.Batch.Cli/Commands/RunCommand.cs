@@ -97,6 +97,8 @@ internal static class RunCommand
                     Seed = values.Seed,
                     Priority = values.Priority,
                     Incremental = !full,
+                    Outputs = values.Outputs,
+                    Review = values.Review,
                 };
                 return await RunJobAsync(host.Services, spec, interrupt);
             }
@@ -132,7 +134,7 @@ internal static class RunCommand
     {
         var stopwatch = Stopwatch.StartNew();
         // Refuse a bad request before any weights are pulled or loaded.
-        if (Refused(services.GetRequiredService<JobSpecValidator>().Validate(spec)))
+        if (Refused(await services.GetRequiredService<JobSpecValidator>().ValidateAsync(spec, interrupt)))
         {
             return ExitCodes.InvalidArguments;
         }

@@ -29,7 +29,9 @@ internal static class SubmitCommand
                 values.RandomWeights,
                 values.Seed,
                 values.Priority,
-                parse.GetValue(overwrite));
+                parse.GetValue(overwrite),
+                Outputs: values.Outputs,
+                Review: values.Review);
             return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), parse.GetValue(apiKey), client => client.PrintAsync(HttpMethod.Post, "jobs", request, ct));
         });
         return command;

@@ -20,7 +20,8 @@ public sealed record EvaluationResult(
     IReadOnlyList<CalibrationBin> Calibration);
 
 /// <summary>One class: how many images had it as label (<see cref="Support"/>), how many were predicted as it, and
-/// how many of those agreed. Accuracy equals recall (per-class accuracy over the class's own images).</summary>
+/// how many of those agreed, counting classified images only. Accuracy equals recall (per-class accuracy over the
+/// class's own images). Precision is 0 for a class nothing was predicted as, recall 0 for one no image had as label.</summary>
 public sealed record ClassMetrics(int Index, string Name, long Support, long Predicted, long Correct, double Accuracy, double Precision, double Recall);
 
 /// <summary>Images of class <see cref="Actual"/> predicted as <see cref="Predicted"/>, with a few example paths.</summary>

@@ -23,7 +23,7 @@ public static class IncrementalMerge
         IncrementalPlanInfo info,
         IReadOnlyList<ShardOutcome> outcomes,
         ResolvedLocation output,
-        MergeStatistics statistics,
+        MergeSink sink,
         long expectedLines,
         CancellationToken cancellationToken)
     {
@@ -34,60 +34,53 @@ public static class IncrementalMerge
         {
             await using (var changes = new FileStream(changesFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
-                await output.Store.CommitAsync(
-                    output.KeyFor(JobOutputLayout.PredictionsName),
-                    async (destination, ct) =>
+                var ct = cancellationToken;
+                await using var plan = await output.Store.OpenReadAsync(output.KeyFor(info.PlanKey), ct);
+                using var planReader = new StreamReader(plan, Encoding.UTF8, false, 1 << 16);
+                await using var results = new ShardResultStream(job, byIndex, output);
+                long position = 0;
+                while (await planReader.ReadLineAsync(ct) is { } text)
+                {
+                    if (text.Length == 0)
                     {
-                        await using var plan = await output.Store.OpenReadAsync(output.KeyFor(info.PlanKey), ct);
-                        using var planReader = new StreamReader(plan, Encoding.UTF8, false, 1 << 16);
-                        await using var results = new ShardResultStream(job, byIndex, output);
-                        long position = 0;
-                        while (await planReader.ReadLineAsync(ct) is { } text)
+                        continue;
+                    }
+
+                    var line = JsonSerializer.Deserialize(text, IncrementalJsonContext.Default.PlanLine)
+                        ?? throw new InvalidDataException($"The plan of job {job.JobId} holds a null line.");
+                    if (line.Reuse is { } reused)
+                    {
+                        await sink.AddAsync(reused, ct);
+                    }
+                    else if (line.Classify is { } path)
+                    {
+                        var shard = (int)(position++ / job.Spec.ShardSize);
+                        if (await results.NextAsync(shard, path, ct) is not { } result)
                         {
-                            if (text.Length == 0)
-                            {
-                                continue;
-                            }
-
-                            var line = JsonSerializer.Deserialize(text, IncrementalJsonContext.Default.PlanLine)
-                                ?? throw new InvalidDataException($"The plan of job {job.JobId} holds a null line.");
-                            if (line.Reuse is { } reused)
-                            {
-                                await WriteAsync(destination, PredictionWriter.ToJsonLine(reused), ct);
-                                statistics.Add(reused);
-                            }
-                            else if (line.Classify is { } path)
-                            {
-                                var shard = (int)(position++ / job.Spec.ShardSize);
-                                if (await results.NextAsync(shard, path, ct) is not { } result)
-                                {
-                                    continue;
-                                }
-
-                                await WriteAsync(destination, result.Line, ct);
-                                statistics.Add(result.Record);
-                                classified++;
-                                if (Change(line, result.Record) is { } change)
-                                {
-                                    top1Changed += change.Top1Changed == true ? 1 : 0;
-                                    await WriteAsync(changes, JsonSerializer.Serialize(change, IncrementalJsonContext.Default.ChangeRecord), ct);
-                                }
-                            }
-                            else if (line.Removed is { } removed)
-                            {
-                                var change = new ChangeRecord(removed, "removed", Previous: line.Previous);
-                                await WriteAsync(changes, JsonSerializer.Serialize(change, IncrementalJsonContext.Default.ChangeRecord), ct);
-                            }
+                            continue;
                         }
 
-                        await results.FinishAsync(ct);
-                        if (statistics.Total != expectedLines)
+                        await sink.AddAsync(result, ct);
+                        classified++;
+                        if (Change(line, result) is { } change)
                         {
-                            throw new MergeCountException(
-                                $"The merge of job {job.JobId} wrote {statistics.Total} lines, but {expectedLines} were planned; nothing was published.");
+                            top1Changed += change.Top1Changed == true ? 1 : 0;
+                            await WriteAsync(changes, JsonSerializer.Serialize(change, IncrementalJsonContext.Default.ChangeRecord), ct);
                         }
-                    },
-                    cancellationToken);
+                    }
+                    else if (line.Removed is { } removed)
+                    {
+                        var change = new ChangeRecord(removed, "removed", Previous: line.Previous);
+                        await WriteAsync(changes, JsonSerializer.Serialize(change, IncrementalJsonContext.Default.ChangeRecord), ct);
+                    }
+                }
+
+                await results.FinishAsync(ct);
+                if (sink.Statistics.Total != expectedLines)
+                {
+                    throw new MergeCountException(
+                        $"The merge of job {job.JobId} wrote {sink.Statistics.Total} lines, but {expectedLines} were planned; nothing was published.");
+                }
             }
 
             await output.Store.CommitAsync(
@@ -135,7 +128,7 @@ public static class IncrementalMerge
         private long _lines;
         private StreamReader? _reader;
 
-        public async Task<(string Line, PredictionRecord Record)?> NextAsync(int shard, string path, CancellationToken cancellationToken)
+        public async Task<PredictionRecord?> NextAsync(int shard, string path, CancellationToken cancellationToken)
         {
             if (shard != _shard)
             {
@@ -170,7 +163,7 @@ public static class IncrementalMerge
             }
 
             _lines++;
-            return (text, record);
+            return record;
         }
 
         public Task FinishAsync(CancellationToken cancellationToken) => CloseAsync(cancellationToken);

@@ -107,6 +107,7 @@ public sealed partial class JobDispatcher(
                     SkippedFiles = listing.SkippedFiles,
                     PlannedAt = r.PlannedAt ?? now,
                     Incremental = reuse,
+                    DatasetRoot = listing.Root,
                 },
             cancellationToken);
         if (record.Status != JobStatus.Running)
@@ -120,7 +121,7 @@ public sealed partial class JobDispatcher(
         var messages = plan
             .Select((images, index) => new ClassifyShard(
                 jobId, index, plan.Count, model, listing.Root, images, record.Output, JobOutputLayout.ResultKey(jobId, index), record.Spec.TopK,
-                JobOutputLayout.CancelMarkerKey(jobId)))
+                JobOutputLayout.CancelMarkerKey(jobId), Thumbnails: OutputFormats.Of(record.Spec).Contains(OutputFormats.Report)))
             .ToList();
         await shards.DispatchAsync(messages, record.Spec.Priority, cancellationToken);
         await state.UpdateAsync(jobId, r => r.DispatchedAt is null ? r with { DispatchedAt = clock.GetUtcNow() } : r, cancellationToken);

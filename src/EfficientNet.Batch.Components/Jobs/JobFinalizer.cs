@@ -20,6 +20,7 @@ public sealed partial class JobFinalizer(
     ResultMerger merger,
     IJobEventPublisher events,
     IOptions<CoordinatorOptions> options,
+    IOptions<CostOptions> cost,
     TimeProvider clock,
     ILogger<JobFinalizer> logger)
 {
@@ -80,11 +81,11 @@ public sealed partial class JobFinalizer(
         var expected = cancelling
             ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) + (record.Incremental?.Reused ?? 0)
             : record.ImageCount;
-        MergeStatistics statistics;
+        MergedJob merged;
         try
         {
             EnsureOneModelIdentity(record, outcomes);
-            statistics = await merger.MergeAsync(record, outcomes, expected, cancellationToken);
+            merged = await merger.MergeAsync(record, outcomes, expected, cancellationToken);
         }
         catch (MergeCountException e)
         {
@@ -101,10 +102,13 @@ public sealed partial class JobFinalizer(
             return;
         }
 
+        await using var _ = merged;
+        var statistics = merged.Statistics;
         var completedAt = clock.GetUtcNow();
         var status = cancelling ? JobStatus.Cancelled : outcomes.All(o => o.Succeeded) ? JobStatus.Completed : JobStatus.CompletedWithErrors;
-        var summary = JobSummaryBuilder.Build(record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt);
-        await merger.WriteSummaryAsync(record, summary, cancellationToken);
+        var summary = JobSummaryBuilder.Build(
+            record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt, merged.Files.Locations(record), cost.Value);
+        await merger.PublishAsync(record, merged, summary, cancellationToken);
         var skipped = record.ShardCount - outcomes.Count;
         var totals = new JobTotals(
             outcomes.Count(o => o.Succeeded), outcomes.Count(o => !o.Succeeded), skipped, statistics.Ok, statistics.Failed, summary.ImagesNotClassified);

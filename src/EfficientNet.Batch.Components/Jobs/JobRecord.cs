@@ -62,6 +62,9 @@ public sealed record JobRecord
     /// records it reuses (set with <see cref="PlannedAt"/>).</summary>
     public IncrementalPlanInfo? Incremental { get; init; }
 
+    /// <summary>The location the job's image paths are relative to (set when the dataset is listed).</summary>
+    public string? DatasetRoot { get; init; }
+
     public bool IsTerminal => Status.IsTerminal();
 }
 

@@ -14,7 +14,9 @@ public static class JobSummaryBuilder
         MergeStatistics statistics,
         JobStatus status,
         string predictionsLocation,
-        DateTimeOffset completedAt)
+        DateTimeOffset completedAt,
+        IReadOnlyDictionary<string, string>? outputs = null,
+        CostOptions? cost = null)
     {
         var variant = ModelCatalogue.Get(job.Spec.Model);
         var wall = Math.Max((completedAt - job.SubmittedAt).TotalSeconds, 1e-9);
@@ -68,7 +70,43 @@ public static class JobSummaryBuilder
                 .Select(o => ModelIdentityResolver.Reported(job.Spec, o.WeightsSha256, o.Preprocessing))
                 .FirstOrDefault(i => i is not null) ?? job.Incremental?.Identity,
             Incremental = statistics.Incremental,
+            Evaluation = statistics.Evaluation,
+            Review = job.Spec.Review is { } review && outputs is not null
+                ? new ReviewSummary(
+                    review.MaxProbability,
+                    review.MinMargin,
+                    statistics.Review,
+                    outputs[Outputs.ReviewOutputFormat.FormatName],
+                    outputs[Outputs.LabelStudioOutputFormat.FormatName])
+                : null,
+            DeviceSeconds = DeviceSeconds(outcomes),
+            Cost = Cost(DeviceSeconds(outcomes), cost, statistics.Total - (statistics.Incremental?.Reused ?? 0)),
+            Outputs = outputs,
         };
+    }
+
+    /// <summary>Seconds the job's shards ran, per device kind (each shard's wall time on its worker; with
+    /// <c>Worker:ConcurrentShards</c> above 1, shards overlap on one device and this is an upper bound).</summary>
+    public static IReadOnlyDictionary<string, double> DeviceSeconds(IReadOnlyList<ShardOutcome> outcomes) =>
+        new SortedDictionary<string, double>(
+            outcomes.Where(o => o.Succeeded)
+                .GroupBy(o => DeviceKinds.Of(o.ExecutionProvider))
+                .ToDictionary(g => g.Key, g => Math.Round(g.Sum(o => o.Seconds), 3)),
+            StringComparer.Ordinal);
+
+    /// <summary>The job's cost at the configured prices, and per 1,000 images it classified (reused records cost
+    /// nothing); null when no price is set for a device kind the job used.</summary>
+    public static CostSummary? Cost(IReadOnlyDictionary<string, double> deviceSeconds, CostOptions? options, long imagesClassified)
+    {
+        if (options is not { PricePerHour.Count: > 0 } || deviceSeconds.Count == 0 || deviceSeconds.Keys.Any(k => !options.PricePerHour.ContainsKey(k)))
+        {
+            return null;
+        }
+
+        var prices = new SortedDictionary<string, double>(
+            deviceSeconds.Keys.ToDictionary(k => k, k => options.PricePerHour[k]), StringComparer.Ordinal);
+        var total = deviceSeconds.Sum(p => p.Value / 3600 * prices[p.Key]);
+        return new CostSummary(prices, Math.Round(total, 6), imagesClassified > 0 ? Math.Round(total / imagesClassified * 1000, 6) : 0);
     }
 
     private static List<string> Distinct(IEnumerable<string?> values) =>

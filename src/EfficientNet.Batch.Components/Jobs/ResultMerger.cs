@@ -1,64 +1,80 @@
 using System.Text;
 using System.Text.Json;
 using EfficientNet.Batch.Components.Incremental;
+using EfficientNet.Batch.Components.Evaluation;
+using EfficientNet.Batch.Components.Outputs;
+using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
-/// Concatenates the shard results of a job, in shard order, into one predictions.jsonl and computes the statistics
-/// of summary.json on the way. Both outputs are committed atomically. The merge counts what it writes: a total other
-/// than the planned one fails it, and nothing is published.
+/// Merges the shard results of a job, in shard order, into the job's output files (predictions.jsonl and every other
+/// format it asked for, see <see cref="JobOutputSet"/>) and computes the statistics of summary.json on the way. The
+/// merge counts what it writes: a total other than the planned one fails it, and nothing is published. Publishing
+/// commits each file atomically, summary.json last.
 /// </summary>
-public sealed class ResultMerger(IStorageResolver storage)
+public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFormat> formats)
 {
     public ResolvedLocation ResolveOutput(string location) => storage.Resolve(location);
 
     /// <summary>Merges the results of <paramref name="outcomes"/> (one per shard, in shard order): a succeeded shard's
-    /// worker result, or a failed shard's error records.</summary>
+    /// worker result, or a failed shard's error records. The files are spooled, not yet published.</summary>
     /// <param name="expectedLines">Lines the merge must write; anything else is a <see cref="MergeCountException"/>.</param>
-    public async Task<MergeStatistics> MergeAsync(JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken)
+    public async Task<MergedJob> MergeAsync(JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken)
     {
         var output = storage.Resolve(job.Output);
-        var statistics = new MergeStatistics();
-        if (job.Incremental is { } incremental)
+        var files = JobOutputSet.Open(job, formats);
+        try
         {
-            statistics.Incremental = await IncrementalMerge.MergeAsync(job, incremental, outcomes, output, statistics, expectedLines, cancellationToken);
-            return statistics;
-        }
-
-        await output.Store.CommitAsync(
-            output.KeyFor(JobOutputLayout.PredictionsName),
-            async (destination, ct) =>
+            var sink = new MergeSink(new MergeStatistics(job.Spec.Review, ClassNames(job.Spec)), files);
+            if (job.Incremental is { } incremental)
             {
-                foreach (var outcome in outcomes)
-                {
-                    var key = output.KeyFor(outcome.Succeeded
-                        ? JobOutputLayout.ResultKey(job.JobId, outcome.ShardIndex)
-                        : JobOutputLayout.FailedResultKey(job.JobId, outcome.ShardIndex));
-                    var before = statistics.Total;
-                    await using (var source = await output.Store.OpenReadAsync(key, ct))
-                    {
-                        await CopyLinesAsync(source, destination, statistics, ct);
-                    }
+                sink.Statistics.Incremental = await IncrementalMerge.MergeAsync(job, incremental, outcomes, output, sink, expectedLines, cancellationToken);
+                return new MergedJob(sink.Statistics, files);
+            }
 
-                    var lines = statistics.Total - before;
-                    if (lines != outcome.ImagesOk + outcome.ImagesFailed)
-                    {
-                        throw new MergeCountException(
-                            $"Shard {outcome.ShardIndex} of job {job.JobId} has {lines} result lines but its outcome reports " +
-                            $"{outcome.ImagesOk + outcome.ImagesFailed} images ({output.Describe(key)}).");
-                    }
+            foreach (var outcome in outcomes)
+            {
+                var key = output.KeyFor(outcome.Succeeded
+                    ? JobOutputLayout.ResultKey(job.JobId, outcome.ShardIndex)
+                    : JobOutputLayout.FailedResultKey(job.JobId, outcome.ShardIndex));
+                var before = sink.Statistics.Total;
+                await using (var source = await output.Store.OpenReadAsync(key, cancellationToken))
+                {
+                    await CopyRecordsAsync(source, sink, cancellationToken);
                 }
 
-                if (statistics.Total != expectedLines)
+                var lines = sink.Statistics.Total - before;
+                if (lines != outcome.ImagesOk + outcome.ImagesFailed)
                 {
                     throw new MergeCountException(
-                        $"The merge of job {job.JobId} wrote {statistics.Total} lines, but {expectedLines} were planned; nothing was published.");
+                        $"Shard {outcome.ShardIndex} of job {job.JobId} has {lines} result lines but its outcome reports " +
+                        $"{outcome.ImagesOk + outcome.ImagesFailed} images ({output.Describe(key)}).");
                 }
-            },
-            cancellationToken);
-        return statistics;
+            }
+
+            if (sink.Statistics.Total != expectedLines)
+            {
+                throw new MergeCountException(
+                    $"The merge of job {job.JobId} wrote {sink.Statistics.Total} lines, but {expectedLines} were planned; nothing was published.");
+            }
+
+            return new MergedJob(sink.Statistics, files);
+        }
+        catch
+        {
+            await files.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Commits the merged files under the job's output, then summary.json (whose presence says they are all there).</summary>
+    public async Task PublishAsync(JobRecord job, MergedJob merged, JobSummary summary, CancellationToken cancellationToken)
+    {
+        var output = storage.Resolve(job.Output);
+        await merged.Files.PublishAsync(output, summary, cancellationToken);
+        await WriteSummaryAsync(job, summary, cancellationToken);
     }
 
     public async Task WriteSummaryAsync(JobRecord job, JobSummary summary, CancellationToken cancellationToken)
@@ -70,7 +86,11 @@ public sealed class ResultMerger(IStorageResolver storage)
             cancellationToken);
     }
 
-    private static async Task CopyLinesAsync(Stream source, Stream destination, MergeStatistics statistics, CancellationToken cancellationToken)
+    /// <summary>The ImageNet classes of a zoo model; a model with its own classes names them in its records.</summary>
+    private static IReadOnlyList<string> ClassNames(JobSpec spec) =>
+        EfficientNet.Batch.Models.Catalogue.ModelCatalogue.TryGet(spec.Model, out _) ? EfficientNet.Batch.Models.ImageNetClasses.Names : [];
+
+    private static async Task CopyRecordsAsync(Stream source, MergeSink sink, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(source, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
@@ -82,19 +102,42 @@ public sealed class ResultMerger(IStorageResolver storage)
 
             var record = JsonSerializer.Deserialize(line, JobJsonContext.Default.PredictionRecord)
                 ?? throw new InvalidDataException("A shard result holds a null line.");
-            statistics.Add(record);
-            var bytes = Encoding.UTF8.GetBytes(line + "\n");
-            await destination.WriteAsync(bytes, cancellationToken);
+            await sink.AddAsync(record, cancellationToken);
         }
+    }
+}
+
+/// <summary>A merged job: its statistics and its spooled output files (disposing deletes the spool).</summary>
+public sealed class MergedJob(MergeStatistics statistics, JobOutputSet files) : IAsyncDisposable
+{
+    public MergeStatistics Statistics { get; } = statistics;
+
+    public JobOutputSet Files { get; } = files;
+
+    public ValueTask DisposeAsync() => Files.DisposeAsync();
+}
+
+/// <summary>Where the merge puts each record, in dataset order: the statistics and every output file.</summary>
+public sealed class MergeSink(MergeStatistics statistics, JobOutputSet files)
+{
+    public MergeStatistics Statistics { get; } = statistics;
+
+    public async ValueTask AddAsync(PredictionRecord record, CancellationToken cancellationToken)
+    {
+        Statistics.Add(record);
+        await files.WriteAsync(record, cancellationToken);
     }
 }
 
 /// <summary>The merge did not write the planned number of lines: the job fails rather than publish a wrong file.</summary>
 public sealed class MergeCountException(string message) : Exception(message);
 
-/// <summary>Counts gathered while merging.</summary>
-public sealed class MergeStatistics
+/// <summary>Counts gathered while merging, and the evaluation of the records that carry labels.</summary>
+/// <param name="review">The job's review bounds (counts <see cref="Review"/>).</param>
+/// <param name="classNames">The model's class names, for the evaluation of classes no record predicted.</param>
+public sealed class MergeStatistics(ReviewSpec? review = null, IReadOnlyList<string>? classNames = null)
 {
+    private readonly Evaluator _evaluator = new(classNames ?? []);
     private readonly Dictionary<int, long> _top1 = [];
     private readonly Dictionary<string, long> _errorsByKind = new(StringComparer.Ordinal);
 
@@ -117,9 +160,29 @@ public sealed class MergeStatistics
     /// <summary>An incremental job's counts (null for a job that classified everything it listed).</summary>
     public IncrementalSummary? Incremental { get; set; }
 
+    /// <summary>Records the review queue holds (when the job has review bounds).</summary>
+    public long Review { get; private set; }
+
+    /// <summary>Top-1/top-5, per-class metrics, confused pairs and calibration; null when no record had a label.</summary>
+    public EvaluationResult? Evaluation => Labelled + LabelledErrors > 0 ? _evaluator.Result() : null;
+
+    /// <summary>Records with a label that could not be classified.</summary>
+    public long LabelledErrors { get; private set; }
+
     public void Add(PredictionRecord record)
     {
         Total++;
+        if (review is not null && ReviewSelector.Reasons(record, review).Count > 0)
+        {
+            Review++;
+        }
+
+        if (record.Label is not null)
+        {
+            _evaluator.Add(record);
+            LabelledErrors += record.IsError ? 1 : 0;
+        }
+
         if (record.IsError || record.Top is not { Count: > 0 } top)
         {
             Failed++;

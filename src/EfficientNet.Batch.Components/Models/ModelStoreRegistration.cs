@@ -25,6 +25,7 @@ public static class ModelStoreRegistration
         builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.SectionName);
         builder.Services.AddSingleton(sp => new ModelStore(ModelStoreLocation.Resolve(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory)));
         builder.Services.AddSingleton<SharedModelStore>();
+        builder.Services.AddSingleton<ServedModels>();
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Logging;
@@ -9,7 +10,8 @@ namespace EfficientNet.Batch.Components.Models;
 
 /// <summary>
 /// The blob-backed model store that distributed workers share. A worker copies a model into its local
-/// <see cref="ModelStore"/> once per process (verified by the manifest's SHA-256); <c>effnet models publish</c> fills it.
+/// <see cref="ModelStore"/> once per process (verified by the manifest's SHA-256s; a custom model's class names come
+/// with it); <c>effnet models publish</c> fills it.
 /// Without <see cref="ModelStoreOptions.RemoteLocation"/> the local store is used alone.
 /// </summary>
 public sealed partial class SharedModelStore(
@@ -23,10 +25,11 @@ public sealed partial class SharedModelStore(
     public bool IsConfigured => !string.IsNullOrWhiteSpace(options.Value.RemoteLocation);
 
     /// <summary>Makes the model's imported weights available locally, from the shared store when one is configured.
-    /// Random weights are generated locally and need nothing.</summary>
+    /// Random weights of a zoo model are generated locally and need nothing; those of a custom model need its
+    /// definition (arch, class names), which comes with its imported weights.</summary>
     public async Task EnsureLocalAsync(ModelRef model, CancellationToken cancellationToken)
     {
-        if (model.RandomWeights || !IsConfigured)
+        if ((model.RandomWeights && ModelCatalogue.TryGet(model.ModelId, out _)) || !IsConfigured)
         {
             return;
         }

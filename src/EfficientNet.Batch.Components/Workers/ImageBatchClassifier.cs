@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Reports;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Inference;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Options;
@@ -69,7 +69,8 @@ public sealed class ImageBatchClassifier(
         IReadOnlyList<ImageInput> inputs,
         int topK,
         Action<int>? onImagesDone,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool thumbnails = false)
     {
         var resolved = await models.ResolveAsync(model.ModelId, model.RandomWeights ? model.Seed : null, cancellationToken);
         var session = sessions.Get(resolved.OnnxPath);
@@ -85,7 +86,7 @@ public sealed class ImageBatchClassifier(
         var capacity = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
         var pauseDecoding = PausesDecoding(session.ExecutionProvider, inference.Value.IntraOpSpinning);
         using var pipeline = new Pipeline(
-            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), pauseDecoding, onImagesDone);
+            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), resolved.ClassNames, pauseDecoding, onImagesDone, thumbnails);
         await pipeline.RunAsync(cancellationToken);
         return new ClassificationRun(records, resolved, session.ExecutionProvider, session.Precision);
     }
@@ -109,12 +110,16 @@ public sealed class ImageBatchClassifier(
         PredictionRecord[] records,
         int capacity,
         int topK,
+        IReadOnlyList<string> classNames,
         bool pauseDecoding,
-        Action<int>? onImagesDone) : IDisposable
+        Action<int>? onImagesDone,
+        bool thumbnails) : IDisposable
     {
         private readonly List<InferenceBatch> _rented = [];
         // Written by the decoder of an image before its slot is done, read after the batch ran (ordered by the queues).
         private readonly ImageFingerprint?[] _fingerprints = new ImageFingerprint?[inputs.Count];
+        // The report's thumbnails (base64 JPEG), made by the decoder from the image's slot; null when not requested.
+        private readonly string?[]? _thumbnails = thumbnails ? new string?[inputs.Count] : null;
         // Closed while a batch runs on spinning CPU threads (see PausesDecoding).
         private readonly ManualResetEventSlim _decodeGate = new(initialState: true);
         private Exception? _failure;
@@ -263,6 +268,12 @@ public sealed class ImageBatchClassifier(
 
                     preprocessor.Preprocess(encoded.Bytes, item.Batch.Tensor.Image(item.Slot));
                     BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    if (_thumbnails is not null)
+                    {
+                        // From what was just written to the slot: the image is not decoded twice.
+                        var spec = preprocessor.Spec;
+                        _thumbnails[item.Index] = Thumbnails.FromTensor(item.Batch.Tensor.Image(item.Slot), spec.Resolution, spec.MeanRgb, spec.StdRgb);
+                    }
                 }
                 catch (Exception e) when (ErrorRecord(input, e) is { } failure)
                 {
@@ -282,7 +293,7 @@ public sealed class ImageBatchClassifier(
 
         private void Infer(BlockingCollection<PendingBatch> ready, BlockingCollection<PendingBatch> free, CancellationToken cancellationToken)
         {
-            var names = ImageNetClasses.Names;
+            var names = classNames;
             var top = new ClassScore[topK];
             foreach (var batch in ready.GetConsumingEnumerable(cancellationToken))
             {
@@ -326,7 +337,10 @@ public sealed class ImageBatchClassifier(
                         }
 
                         var input = inputs[index];
-                        records[index] = new PredictionRecord { Path = input.Path, Label = input.Label, Top = classes, Fingerprint = _fingerprints[index] };
+                        records[index] = new PredictionRecord
+                        {
+                            Path = input.Path, Label = input.Label, Top = classes, Fingerprint = _fingerprints[index], Thumbnail = _thumbnails?[index],
+                        };
                     }
 
                     BatchMetrics.ImagesProcessed.Add(images, new KeyValuePair<string, object?>("effnet.outcome", "ok"));

@@ -34,7 +34,7 @@ public sealed class ShardClassifier(
                 Listed = image.Fingerprint,
             })
             .ToList();
-        var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken);
+        var run = await classifier.ClassifyAsync(shard.Model, inputs, shard.TopK, progress.Add, cancellationToken, shard.Thumbnails);
 
         var output = storage.Resolve(shard.OutputLocation);
         await output.Store.CommitAsync(

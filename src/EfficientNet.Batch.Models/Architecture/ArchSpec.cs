@@ -3,10 +3,16 @@ using System.Collections.Frozen;
 namespace EfficientNet.Batch.Models.Architecture;
 
 /// <summary>One EfficientNet architecture (b0..b8, es, em) fully expanded from the base tables of spec §1:
-/// scaled channels, repeated blocks, checkpoint positions and spatial sizes at the arch resolution.</summary>
+/// scaled channels, repeated blocks, checkpoint positions and spatial sizes at the arch resolution, with a classifier
+/// head of <see cref="ClassCount"/> outputs (1000 for the zoo, N for a fine-tuned custom model).</summary>
 public sealed class ArchSpec
 {
-    public const int ClassCount = 1000;
+    /// <summary>Outputs of the zoo's classifier head: the ImageNet-1k classes.</summary>
+    public const int ImageNetClassCount = 1000;
+
+    /// <summary>Fewest head outputs a custom model may have: a softmax over one class says nothing.</summary>
+    public const int MinClassCount = 2;
+
     public const int StemKernel = 3;
     public const int StemStride = 2;
     public const int InputChannels = 3;
@@ -22,7 +28,8 @@ public sealed class ArchSpec
         int resolution,
         int stemChannels,
         int headChannels,
-        IReadOnlyList<BlockSpec> blocks)
+        IReadOnlyList<BlockSpec> blocks,
+        int classCount = ImageNetClassCount)
     {
         Name = name;
         Family = family;
@@ -32,6 +39,7 @@ public sealed class ArchSpec
         StemChannels = stemChannels;
         HeadChannels = headChannels;
         Blocks = blocks;
+        ClassCount = classCount;
         _parameterShapes = new Lazy<IReadOnlyList<ParameterShape>>(() => CheckpointLayout.Describe(this));
     }
 
@@ -54,6 +62,23 @@ public sealed class ArchSpec
     public int HeadChannels { get; }
 
     public IReadOnlyList<BlockSpec> Blocks { get; }
+
+    /// <summary>Outputs of the classifier head <c>head.fc</c> (<see cref="ImageNetClassCount"/> for the zoo).</summary>
+    public int ClassCount { get; }
+
+    /// <summary>The same backbone with a head of <paramref name="classCount"/> outputs, as a checkpoint fine-tuned on
+    /// other classes has (<c>head.fc.weight</c> [N, head channels]); everything else is unchanged. One instance per
+    /// arch and count, so models built from equal definitions compare equal.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than <see cref="MinClassCount"/> classes.</exception>
+    public ArchSpec WithClassCount(int classCount)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classCount, MinClassCount);
+        var zoo = ByName[Name];
+        return classCount == ImageNetClassCount
+            ? zoo
+            : WithHeads.GetOrAdd((Name, classCount), key => new ArchSpec(
+                zoo.Name, zoo.Family, zoo.WidthCoefficient, zoo.DepthCoefficient, zoo.Resolution, zoo.StemChannels, zoo.HeadChannels, zoo.Blocks, key.ClassCount));
+    }
 
     public ActivationKind Activation => Family == BaseTableFamily.EdgeTpu ? ActivationKind.Relu : ActivationKind.Swish;
 
@@ -91,7 +116,11 @@ public sealed class ArchSpec
     /// for edge-residual blocks (spec §2).</summary>
     public long MultiplyAdds => MultiplyAddCounter.Count(this);
 
-    public override string ToString() => $"efficientnet-{Name} (w {WidthCoefficient}, d {DepthCoefficient}, R {Resolution})";
+    public override string ToString() =>
+        $"efficientnet-{Name} (w {WidthCoefficient}, d {DepthCoefficient}, R {Resolution}"
+        + (ClassCount == ImageNetClassCount ? ")" : $", {ClassCount} classes)");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, int ClassCount), ArchSpec> WithHeads = new();
 
     private static readonly FrozenDictionary<string, ArchSpec> ByName =
         ArchitectureFactory.CreateAll().ToFrozenDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase);

@@ -36,8 +36,8 @@ internal static class CheckpointLayout
         }
 
         AddConvBn(shapes, "backbone.layers.6", arch.HeadChannels, arch.LastBlockChannels, 1, 1);
-        shapes.Add(new("head.fc.weight", [ArchSpec.ClassCount, arch.HeadChannels], false));
-        shapes.Add(new("head.fc.bias", [ArchSpec.ClassCount], false));
+        shapes.Add(new("head.fc.weight", [arch.ClassCount, arch.HeadChannels], false));
+        shapes.Add(new("head.fc.bias", [arch.ClassCount], false));
         return shapes;
     }
 

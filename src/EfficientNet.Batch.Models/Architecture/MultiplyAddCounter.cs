@@ -33,7 +33,7 @@ internal static class MultiplyAddCounter
         }
 
         total += Conv(arch.FinalFeatureSize, arch.HeadChannels, arch.LastBlockChannels, 1);
-        total += (long)arch.HeadChannels * ArchSpec.ClassCount;
+        total += (long)arch.HeadChannels * arch.ClassCount;
         return total;
     }
 

@@ -62,6 +62,12 @@ public static class ModelCatalogue
     public static ModelVariant Get(string modelId) =>
         TryGet(modelId, out var variant) ? variant : throw new UnknownModelException(modelId, All.Select(v => v.Id));
 
+    /// <summary>The id a model is stored and sent under: the zoo's own id for a zoo model (any case, either AdvProp
+    /// spelling), else the custom model name in lower case (<see cref="CustomModelName.Canonicalize"/>). It does not
+    /// check that a custom model exists.</summary>
+    public static string CanonicalId(string modelId) =>
+        TryGet(modelId, out var variant) ? variant.Id : CustomModelName.Canonicalize(modelId);
+
     private static string Canonicalize(string modelId) =>
         modelId.Trim().Replace("advprob", "advprop", StringComparison.OrdinalIgnoreCase);
 

@@ -5,8 +5,9 @@ using Google.Protobuf;
 
 namespace EfficientNet.Batch.Models.Onnx;
 
-/// <summary>Builds an inference ONNX graph (opset 17) for a catalogue model from mmcls-layout weights:
-/// <c>input</c> float [N,3,R,R] → <c>probs</c> [N,1000] (softmax). BatchNorm is folded into the convs and TF
+/// <summary>Builds an inference ONNX graph (opset 17) for a catalogue (or custom) model from mmcls-layout weights:
+/// <c>input</c> float [N,3,R,R] → <c>probs</c> [N,classes] (softmax; 1000 classes for the zoo, the arch's
+/// <see cref="ArchSpec.ClassCount"/> for a custom model). BatchNorm is folded into the convs and TF
 /// "SAME" padding is written as explicit pads for the fixed resolution R.</summary>
 public static class EfficientNetOnnxBuilder
 {
@@ -26,7 +27,7 @@ public static class EfficientNetOnnxBuilder
 
         var graph = new GraphProto { Name = variant.Id };
         graph.Input.Add(OnnxGraphWriter.FloatTensor(InputName, BatchDimension, ArchSpec.InputChannels, arch.Resolution, arch.Resolution));
-        graph.Output.Add(OnnxGraphWriter.FloatTensor(OutputName, BatchDimension, ArchSpec.ClassCount));
+        graph.Output.Add(OnnxGraphWriter.FloatTensor(OutputName, BatchDimension, arch.ClassCount));
         new EfficientNetGraph(new OnnxGraphWriter(graph), arch, weights, options.FoldBatchNorm).Emit(InputName, OutputName);
 
         var model = new ModelProto

@@ -48,6 +48,52 @@ public sealed class CheckpointImporter(ModelStore store)
         var checkpoint = await Task.Run(() => CheckpointReader.Read(path), ct);
         return await store.ImportAsync(variant.Id, checkpoint.StateDict, name, sha256, normalization, ct);
     }
+
+    /// <summary>Imports a fine-tuned checkpoint (or its ONNX export) as a custom model: <paramref name="name"/> is its
+    /// id from then on, <paramref name="arch"/> the zoo architecture it was fine-tuned from, and
+    /// <paramref name="classNamesPath"/> a text file with one class name per head output, in output order. The name,
+    /// arch and names file are checked before the weights file is read.</summary>
+    /// <param name="normalization">Serve the weights with this normalisation; null for the arch's default
+    /// (<see cref="CustomModel.DefaultNormalization"/>; an .onnx file's own metadata comes before it).</param>
+    /// <exception cref="InvalidModelNameException">The name is malformed or a zoo id.</exception>
+    /// <exception cref="ArgumentException">The arch is not one of the zoo's.</exception>
+    /// <exception cref="FileNotFoundException">The names file does not exist.</exception>
+    /// <exception cref="UnsupportedWeightsFileException">The extension is none of <see cref="SupportedExtensions"/>.</exception>
+    /// <exception cref="ClassNamesException">The names file is malformed, or (<see cref="ClassCountMismatchException"/>)
+    /// has another number of names than the checkpoint's head has outputs.</exception>
+    /// <exception cref="CheckpointFormatException">Not a readable PyTorch checkpoint.</exception>
+    /// <exception cref="Onnx.CheckpointMismatchException">Any other key or shape does not fit the arch.</exception>
+    /// <exception cref="OnnxModelRejectedException">An .onnx file that does not load or does not fit.</exception>
+    public async Task<ResolvedModel> ImportCustomFileAsync(
+        string name, string arch, string classNamesPath, string path, string? sourceName, Normalization? normalization, CancellationToken ct)
+    {
+        CustomModelName.Validate(name);
+        _ = CustomModel.ParseArch(arch);
+
+        var fileName = sourceName ?? Path.GetFileName(path);
+        var extension = Path.GetExtension(fileName).ToLowerInvariant();
+        if (!SupportedExtensions.Contains(extension))
+        {
+            throw new UnsupportedWeightsFileException(fileName, SupportedExtensions);
+        }
+
+        var classNames = await ClassNames.ReadFileAsync(classNamesPath, ct);
+        var model = CustomModel.Create(name, arch, classNames);
+        var sha256 = await FileSha256.ComputeAsync(path, ct);
+        if (extension == OnnxExtension)
+        {
+            return await store.ImportCustomOnnxAsync(model, path, fileName, sha256, normalization, ct);
+        }
+
+        var checkpoint = await Task.Run(() => CheckpointReader.Read(path), ct);
+        if (Onnx.CheckpointValidator.HeadClassCount(checkpoint.StateDict) is { } outputs && outputs != classNames.Count)
+        {
+            throw new ClassCountMismatchException(
+                Path.GetFileName(classNamesPath), classNames.Count, outputs, checkpoint.StateDict[Onnx.CheckpointValidator.HeadWeightKey].ShapeText);
+        }
+
+        return await store.ImportCustomAsync(model, checkpoint.StateDict, fileName, sha256, normalization, ct);
+    }
 }
 
 /// <summary>A weights file whose extension names no format the importer reads.</summary>

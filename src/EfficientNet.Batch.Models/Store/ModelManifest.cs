@@ -1,14 +1,19 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EfficientNet.Batch.Models.Catalogue;
 
 namespace EfficientNet.Batch.Models.Store;
 
-/// <summary>The JSON written next to every stored ONNX file. It is written after the ONNX file, so its presence
-/// means the pair is complete.</summary>
+/// <summary>The JSON written next to every stored ONNX file. It is written after the ONNX file (and a custom model's
+/// class names), so its presence means the set is complete.</summary>
 /// <param name="Mean">The mean the weights are served with (the catalogue's unless <paramref name="NormalizationSource"/> says otherwise).</param>
 /// <param name="Normalization">Name of that normalisation: <c>imagenet</c>, <c>01</c> or <c>custom</c>.</param>
 /// <param name="NormalizationSource">Where Mean/Std came from; absent (null) in manifests written before overrides
 /// existed, which means the catalogue's.</param>
+/// <param name="ClassCount">A custom model's head outputs; absent for zoo models (1000 ImageNet classes).</param>
+/// <param name="ClassesFile">A custom model's class names file beside the ONNX file (<c>classes.txt</c>); absent for zoo models.</param>
+/// <param name="ClassesSha256">SHA-256 of that file, checked whenever the names are read or copied.</param>
 public sealed record ModelManifest(
     string Id,
     string Arch,
@@ -24,7 +29,10 @@ public sealed record ModelManifest(
     string OnnxFile,
     string OnnxSha256,
     DateTimeOffset CreatedUtc,
-    NormalizationSource? NormalizationSource = null)
+    NormalizationSource? NormalizationSource = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ClassCount = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClassesFile = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClassesSha256 = null)
 {
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -32,6 +40,40 @@ public sealed record ModelManifest(
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter<NormalizationSource>(JsonNamingPolicy.SnakeCaseLower) },
     };
+
+    /// <summary>The manifest of a custom model: it names its own class names file.</summary>
+    [JsonIgnore]
+    public bool IsCustom => ClassesSha256 is not null;
+
+    /// <summary>The custom model this manifest defines, with the names read from its class names file.</summary>
+    /// <param name="classesFile">The bytes of <see cref="ClassesFile"/>.</param>
+    /// <param name="source">Where the manifest was read (a path or a blob key), named in errors.</param>
+    /// <exception cref="InvalidDataException">Not a custom model's manifest, or the names file does not match it.</exception>
+    public CustomModel ToCustomModel(ReadOnlySpan<byte> classesFile, string source)
+    {
+        if (!IsCustom)
+        {
+            throw new InvalidDataException($"{source} describes '{Id}', which is not a custom model (it names no class names file).");
+        }
+
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(classesFile));
+        if (!string.Equals(sha256, ClassesSha256, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"The class names of '{Id}' ({ClassesFile}) have SHA-256 {sha256}, but {source} records {ClassesSha256}.");
+        }
+
+        try
+        {
+            var model = CustomModel.Create(Id, Arch, ClassNames.FromBytes(classesFile, ClassesFile ?? ClassNames.FileName));
+            return model.ClassNames.Count == ClassCount
+                ? model
+                : throw new InvalidDataException($"{source} records {ClassCount} classes for '{Id}', its class names file has {model.ClassNames.Count}.");
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{source} does not define a usable custom model: {e.Message}", e);
+        }
+    }
 
     public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
 

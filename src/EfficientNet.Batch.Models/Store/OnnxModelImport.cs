@@ -12,26 +12,28 @@ namespace EfficientNet.Batch.Models.Store;
 internal static class OnnxModelImport
 {
     /// <summary>The bytes to store, with <c>metadata_props</c> naming the normalisation chosen: <paramref name="option"/>,
-    /// else the file's own metadata, else the catalogue's.</summary>
-    public static (byte[] Onnx, StoredNormalization Normalization) Prepare(ModelVariant variant, string path, Normalization? option)
+    /// else the file's own metadata, else the catalogue's (and, for a custom model, its class names).</summary>
+    public static (byte[] Onnx, StoredNormalization Normalization) Prepare(ModelDescription model, string path, Normalization? option)
     {
+        var variant = model.Variant;
         var (inputName, outputName) = CheckWithRuntime(variant, path);
-        ModelProto model;
+        ModelProto onnx;
         try
         {
-            model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
         }
         catch (InvalidProtocolBufferException e)
         {
             throw new OnnxModelRejectedException(path, $"not a valid ONNX protobuf ({e.Message}).");
         }
 
-        Rename(model.Graph, path, inputName, EfficientNetOnnxBuilder.InputName);
-        Rename(model.Graph, path, outputName, EfficientNetOnnxBuilder.OutputName);
+        Rename(onnx.Graph, path, inputName, EfficientNetOnnxBuilder.InputName);
+        Rename(onnx.Graph, path, outputName, EfficientNetOnnxBuilder.OutputName);
         // An explicit option makes the file's metadata irrelevant, even when it is unusable.
-        var chosen = StoredNormalization.Choose(variant, option, option is null ? ReadNormalization(model, path) : null);
-        WriteNormalization(model, chosen.Normalization);
-        return (model.ToByteArray(), chosen);
+        var chosen = StoredNormalization.Choose(variant, option, option is null ? ReadNormalization(onnx, path) : null);
+        WriteNormalization(onnx, chosen.Normalization);
+        ReplaceMetadata(onnx, ClassNamesMetadata.Entries(model));
+        return (onnx.ToByteArray(), chosen);
     }
 
     private static Normalization? ReadNormalization(ModelProto model, string path)
@@ -47,13 +49,22 @@ internal static class OnnxModelImport
     }
 
     /// <summary>Replaces the file's normalisation keys, so the stored file names what it is served with.</summary>
-    private static void WriteNormalization(ModelProto model, Normalization normalization)
+    private static void WriteNormalization(ModelProto model, Normalization normalization) =>
+        ReplaceMetadata(model, NormalizationMetadata.Entries(normalization));
+
+    private static void ReplaceMetadata(ModelProto model, IEnumerable<KeyValuePair<string, string>> entries)
     {
-        var keys = NormalizationMetadata.Entries(normalization).Select(e => e.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var replacing = entries.ToList();
+        if (replacing.Count == 0)
+        {
+            return;
+        }
+
+        var keys = replacing.Select(e => e.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var kept = model.MetadataProps.Where(p => !keys.Contains(p.Key)).ToList();
         model.MetadataProps.Clear();
         model.MetadataProps.Add(kept);
-        foreach (var (key, value) in NormalizationMetadata.Entries(normalization))
+        foreach (var (key, value) in replacing)
         {
             model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         }
@@ -93,10 +104,12 @@ internal static class OnnxModelImport
             }
 
             var outputShape = output.Dimensions;
-            if (output.ElementType != typeof(float) || outputShape.Length != 2 || outputShape[1] != ArchSpec.ClassCount)
+            var classes = variant.Architecture.ClassCount;
+            if (output.ElementType != typeof(float) || outputShape.Length != 2 || outputShape[1] != classes)
             {
                 throw new OnnxModelRejectedException(path,
-                    $"output '{outputName}' is {TypeName(output.ElementType)} {Shape(outputShape)}; {variant.Id} needs float [N, {ArchSpec.ClassCount}].");
+                    $"output '{outputName}' is {TypeName(output.ElementType)} {Shape(outputShape)}; {variant.Id} needs float [N, {classes}]"
+                    + (variant.IsCustom ? $", one output per class name ({classes} names)." : "."));
             }
 
             return (inputName, outputName);

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Outputs;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
@@ -75,7 +76,8 @@ public static class IncrementalScenario
 
         job = job with { ShardCount = shards.Count, ImageCount = dataset.Count, Incremental = plan.Info };
         watch.Restart();
-        var statistics = await new ResultMerger(storage).MergeAsync(job, outcomes, dataset.Count, cancellationToken);
+        await using var merged = await new ResultMerger(storage, [new JsonlOutputFormat()]).MergeAsync(job, outcomes, dataset.Count, cancellationToken);
+        var statistics = merged.Statistics;
         var merging = watch.Elapsed;
         return new IncrementalScenarioResult(
             dataset.Count, plan.ToClassify.Count, plan.Info.Reused, dataset.Reads, statistics.Total,
