@@ -123,10 +123,12 @@ log "starting RabbitMQ node $RABBITMQ_NODENAME on 127.0.0.1:$RABBIT_PORT"
 RABBIT_STARTED=1
 rabbit_log() { cat "$STATE_DIR/rabbitmq/start.log" "$RABBITMQ_LOG_BASE"/*.log 2>/dev/null; }
 # -detached returns at once and `rabbitmqctl await_startup` fails this early, so poll the AMQP port instead.
-RABBIT_DEADLINE=$((SECONDS + 90))
+# A loaded machine (parallel builds) has been seen to need more than 90 s: SERVICES_START_TIMEOUT, default 300.
+RABBIT_WAIT="${SERVICES_START_TIMEOUT:-300}"
+RABBIT_DEADLINE=$((SECONDS + RABBIT_WAIT))
 until port_in_use "$RABBIT_PORT"; do
   if [ "$SECONDS" -ge "$RABBIT_DEADLINE" ]; then
-    log "RabbitMQ is not listening on 127.0.0.1:$RABBIT_PORT after 90s; last log lines:"; rabbit_log | tail -n 30 >&2
+    log "RabbitMQ is not listening on 127.0.0.1:$RABBIT_PORT after ${RABBIT_WAIT}s; last log lines:"; rabbit_log | tail -n 30 >&2
     die "RabbitMQ did not start in time"
   fi
   sleep 0.5
@@ -139,7 +141,7 @@ log "starting Azurite on 127.0.0.1:$AZURITE_PORT"
 azurite-blob --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" --inMemoryPersistence --disableTelemetry \
   --skipApiVersionCheck --silent >"$STATE_DIR/azurite.log" 2>&1 &
 AZURITE_PID=$!
-wait_for_port "$AZURITE_PORT" 30 Azurite "$STATE_DIR/azurite.log" "$AZURITE_PID"
+wait_for_port "$AZURITE_PORT" "${SERVICES_START_TIMEOUT:-120}" Azurite "$STATE_DIR/azurite.log" "$AZURITE_PID"
 log "services ready after ${SECONDS}s"
 
 # ---- (d) service addresses for the tests -----------------------------------------------------------------------

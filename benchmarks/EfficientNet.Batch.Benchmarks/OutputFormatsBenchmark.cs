@@ -7,9 +7,11 @@ using EfficientNet.Batch.Contracts.Api;
 namespace EfficientNet.Batch.Benchmarks;
 
 /// <summary>
-/// <c>output-formats [RECORDS]</c>: streams RECORDS synthetic records (5 classes each, 1 in 50 an error) through the
-/// JSONL, CSV and Parquet writers into temp files, as the merge does, and prints per format the time, the rate, the
-/// file size, and the peak managed heap and working set sampled while it ran. Records are generated as they are
+/// <c>output-formats [RECORDS] [FORMAT…]</c>: streams RECORDS synthetic records (5 classes each, 1 in 50 an error) through the
+/// JSONL, CSV and Parquet writers (or the formats named) into temp files, as the merge does, and prints per format the time, the rate, the
+/// file size, the peak managed heap and working set sampled while it ran (garbage included), and the live heap after a
+/// full collection at each tenth of the records (what the writer holds on to) and once the writer is closed (what
+/// stays in process-wide pools). Records are generated as they are
 /// written, so what grows with RECORDS is the writer's: run it at 100,000 and 1,000,000 to see the peaks stay flat.
 /// </summary>
 internal static class OutputFormatsBenchmark
@@ -19,15 +21,26 @@ internal static class OutputFormatsBenchmark
     public static async Task RunAsync(string[] args)
     {
         var records = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
-        IOutputFormat[] formats = [new JsonlOutputFormat(), new CsvOutputFormat(), new ParquetOutputFormat()];
+        IOutputFormat[] all = [new JsonlOutputFormat(), new CsvOutputFormat(), new ParquetOutputFormat()];
+        var formats = args.Length > 1 ? all.Where(f => args.Skip(1).Contains(f.Name, StringComparer.OrdinalIgnoreCase)).ToArray() : all;
         Console.WriteLine($"output-formats: {records:N0} records, {Classes} classes each, .NET {Environment.Version}, {Environment.ProcessorCount} cores");
         Console.WriteLine($"{"format",-8} {"seconds",8} {"records/s",12} {"file MiB",9} {"peak heap MiB",14} {"peak WS MiB",12} {"allocated MiB",14}");
+        var results = new List<(string Format, Result Result)>();
         foreach (var format in formats)
         {
             var result = await MeasureAsync(format, records);
+            results.Add((format.Name, result));
             Console.WriteLine(
                 $"{format.Name,-8} {result.Seconds,8:F2} {records / result.Seconds,12:N0} {result.FileBytes / 1048576.0,9:F1} " +
                 $"{result.PeakHeap / 1048576.0,14:F1} {result.PeakWorkingSet / 1048576.0,12:F1} {result.Allocated / 1048576.0,14:F0}");
+        }
+
+        Console.WriteLine("live heap MiB after a full collection at each tenth of the records | once the writer is closed:");
+        foreach (var (format, result) in results)
+        {
+            Console.WriteLine(
+                $"{format,-8} {string.Join(' ', result.Live.Select(b => (b / 1048576.0).ToString("F1", CultureInfo.InvariantCulture)))} | " +
+                $"{result.LiveAfterClose / 1048576.0:F1}");
         }
 
         Console.WriteLine($"process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:F1} MiB");
@@ -44,14 +57,22 @@ internal static class OutputFormatsBenchmark
             GC.Collect();
             using var sampler = new PeakSampler();
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            var checkpoint = Math.Max(1, records / 10);
+            var live = new List<long>();
             var clock = Stopwatch.StartNew();
             await using (var destination = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             {
                 await using (var writer = format.Create(new OutputContext(destination, Classes)))
                 {
+                    var written = 0;
                     foreach (var record in Synthetic(records))
                     {
                         await writer.WriteAsync(record, CancellationToken.None);
+                        if (++written % checkpoint == 0)
+                        {
+                            // What the writer retains (plus this loop's few objects), not its garbage.
+                            live.Add(GC.GetTotalMemory(forceFullCollection: true));
+                        }
                     }
 
                     await writer.CompleteAsync(Summary(records), CancellationToken.None);
@@ -63,7 +84,8 @@ internal static class OutputFormatsBenchmark
             clock.Stop();
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
             var (heap, workingSet) = sampler.Stop();
-            return new Result(clock.Elapsed.TotalSeconds, new FileInfo(path).Length, heap, workingSet, allocated);
+            var liveAfterClose = GC.GetTotalMemory(forceFullCollection: true);
+            return new Result(clock.Elapsed.TotalSeconds, new FileInfo(path).Length, heap, workingSet, live, liveAfterClose, allocated);
         }
         finally
         {
@@ -133,7 +155,7 @@ internal static class OutputFormatsBenchmark
         Top1Histogram = [],
     };
 
-    private sealed record Result(double Seconds, long FileBytes, long PeakHeap, long PeakWorkingSet, long Allocated);
+    private sealed record Result(double Seconds, long FileBytes, long PeakHeap, long PeakWorkingSet, IReadOnlyList<long> Live, long LiveAfterClose, long Allocated);
 
     /// <summary>Samples the managed heap and the working set every 5 ms on its own thread, keeping the highest.</summary>
     private sealed class PeakSampler : IDisposable

@@ -38,6 +38,8 @@ public static class ReportRenderer
         .card .v{font-size:18px;font-weight:600;overflow-wrap:anywhere}
         .card .d{color:var(--muted);font-size:12px;overflow-wrap:anywhere}
         .status-Completed{color:var(--ok)}.status-CompletedWithErrors,.status-Failed,.status-Cancelled{color:var(--bad)}
+        .pairs{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:0 24px}
+        .pair{min-width:0}
         .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(124px,1fr));gap:10px}
         .tile{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fafbfc;min-width:0}
         .thumb{display:block;width:96px;height:96px;margin:0 auto;border-radius:4px;object-fit:cover}
@@ -104,7 +106,7 @@ public static class ReportRenderer
             yield return GalleriesEnd;
             yield return LowConfidence;
             yield return Evaluation;
-            yield return () => Open("confused", "Most-confused pairs");
+            yield return () => Open("confused", "Most-confused pairs").Raw("<div class=\"pairs\">\n");
             foreach (var pair in ConfusedPairs())
             {
                 yield return () => Confused(pair);
@@ -352,9 +354,17 @@ public static class ReportRenderer
             foreach (var bin in bins.Take(ReportLimits.CalibrationBins))
             {
                 Raw("<tr><td>").Raw(bin.From.ToString("0.00", CultureInfo.InvariantCulture)).Raw("–").Raw(bin.To.ToString("0.00", CultureInfo.InvariantCulture))
-                    .Raw("</td><td class=\"n\">").Raw(N(bin.Count)).Raw("</td><td class=\"n\">").Raw(Percent(bin.MeanConfidence)).Raw("</td><td class=\"n\">")
-                    .Raw(Percent(bin.Accuracy)).Raw("</td><td style=\"width:40%\"><span class=\"bar reliability\"><i style=\"width:")
-                    .Raw(Width(bin.Accuracy)).Raw("%\"></i><b style=\"left:").Raw(Width(bin.MeanConfidence)).Raw("%\"></b></span></td></tr>\n");
+                    .Raw("</td><td class=\"n\">").Raw(N(bin.Count)).Raw("</td>");
+                if (bin.Count == 0)
+                {
+                    // An empty bin has no confidence or accuracy to show.
+                    Raw("<td class=\"n\">–</td><td class=\"n\">–</td><td></td></tr>\n");
+                    continue;
+                }
+
+                Raw("<td class=\"n\">").Raw(Percent(bin.MeanConfidence)).Raw("</td><td class=\"n\">").Raw(Percent(bin.Accuracy))
+                    .Raw("</td><td style=\"width:40%\"><span class=\"bar reliability\"><i style=\"width:").Raw(Width(bin.Accuracy))
+                    .Raw("%\"></i><b style=\"left:").Raw(Width(bin.MeanConfidence)).Raw("%\"></b></span></td></tr>\n");
             }
 
             Raw("</tbody></table>\n");
@@ -402,18 +412,19 @@ public static class ReportRenderer
 
         private void Confused(PairSamples pair)
         {
-            Raw("<h3>").Text(ClassName(pair.Actual), ReportLimits.MaxNameChars).Raw(" → ").Text(ClassName(pair.Predicted), ReportLimits.MaxNameChars)
+            Raw("<div class=\"pair\"><h3>").Text(ClassName(pair.Actual), ReportLimits.MaxNameChars).Raw(" → ").Text(ClassName(pair.Predicted), ReportLimits.MaxNameChars)
                 .Raw(" <span class=\"muted\">").Raw(N(pair.Count)).Raw(pair.Count == 1 ? " image" : " images").Raw("</span></h3>\n<div class=\"grid\">\n");
             foreach (var sample in pair.Samples.Take(ReportLimits.ExamplesPerPair))
             {
                 Tile(sample, ClassName(pair.Actual));
             }
 
-            Raw("</div>\n");
+            Raw("</div></div>\n");
         }
 
         private void ConfusedEnd()
         {
+            Raw("</div>\n");
             if (summary.Evaluation is null && samples.ConfusedPairs.Count == 0)
             {
                 Raw("<p class=\"note\">No labelled image was misclassified (or the dataset carried no labels).</p>\n");
@@ -525,7 +536,7 @@ public static class ReportRenderer
             }
         }
 
-        private void Open(string id, string heading) => Raw("<section id=\"").Raw(id).Raw("\">\n<h2>").Raw(heading).Raw("</h2>\n");
+        private Page Open(string id, string heading) => Raw("<section id=\"").Raw(id).Raw("\">\n<h2>").Raw(heading).Raw("</h2>\n");
 
         private void Close() => Raw("</section>\n");
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Numerics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;
@@ -45,43 +46,44 @@ public static class Thumbnails
         }
 
         var filter = Filters.GetOrAdd((resolution, size), key => new AreaFilter(key.From, key.To));
-        var columns = ArrayPool<float>.Shared.Rent(resolution * size);
+        var rows = ArrayPool<float>.Shared.Rent(size * resolution);
         var pixels = ArrayPool<byte>.Shared.Rent(size * size * Channels);
-        var row = ArrayPool<float>.Shared.Rent(size);
         try
         {
             for (var channel = 0; channel < Channels; channel++)
             {
                 var source = chw.Slice(channel * plane, plane);
-                // Horizontal pass: every source row to `size` columns.
-                for (var y = 0; y < resolution; y++)
-                {
-                    filter.Apply(source.Slice(y * resolution, resolution), columns.AsSpan(y * size, size));
-                }
-
-                // Vertical pass, then back to pixel values: area averaging is linear, so un-normalising the averages
-                // equals averaging the pixels.
-                float scale = std[channel], offset = mean[channel];
-                var sums = row.AsSpan(0, size);
+                // Vertical pass first, on whole rows (vectorised): `resolution` rows to `size`.
                 for (var y = 0; y < size; y++)
                 {
-                    sums.Clear();
+                    var row = rows.AsSpan(y * resolution, resolution);
+                    row.Clear();
                     var first = filter.First[y];
                     var weights = filter.Weights[y];
                     for (var tap = 0; tap < weights.Length; tap++)
                     {
-                        var weight = weights[tap];
-                        var input = columns.AsSpan((first + tap) * size, size);
-                        for (var x = 0; x < size; x++)
-                        {
-                            sums[x] += weight * input[x];
-                        }
+                        AddScaled(source.Slice((first + tap) * resolution, resolution), weights[tap], row);
                     }
+                }
 
+                // Horizontal pass on the `size` rows left, then back to pixel values: area averaging is linear, so
+                // un-normalising the averages equals averaging the pixels.
+                float scale = std[channel], offset = mean[channel];
+                for (var y = 0; y < size; y++)
+                {
+                    var row = rows.AsSpan(y * resolution, resolution);
                     var destination = pixels.AsSpan(y * size * Channels, size * Channels);
                     for (var x = 0; x < size; x++)
                     {
-                        destination[(x * Channels) + channel] = (byte)Math.Clamp(MathF.Round((sums[x] * scale) + offset), 0f, 255f);
+                        var weights = filter.Weights[x];
+                        var input = row.Slice(filter.First[x], weights.Length);
+                        var sum = 0f;
+                        for (var tap = 0; tap < weights.Length; tap++)
+                        {
+                            sum += weights[tap] * input[tap];
+                        }
+
+                        destination[(x * Channels) + channel] = (byte)Math.Clamp(MathF.Round((sum * scale) + offset), 0f, 255f);
                     }
                 }
             }
@@ -93,9 +95,27 @@ public static class Thumbnails
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(columns);
-            ArrayPool<float>.Shared.Return(row);
+            ArrayPool<float>.Shared.Return(rows);
             ArrayPool<byte>.Shared.Return(pixels);
+        }
+    }
+
+    /// <summary><paramref name="destination"/> += <paramref name="weight"/> · <paramref name="source"/>.</summary>
+    private static void AddScaled(ReadOnlySpan<float> source, float weight, Span<float> destination)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var scale = new Vector<float>(weight);
+            for (; i <= source.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                (new Vector<float>(destination[i..]) + (new Vector<float>(source[i..]) * scale)).CopyTo(destination[i..]);
+            }
+        }
+
+        for (; i < source.Length; i++)
+        {
+            destination[i] += weight * source[i];
         }
     }
 
@@ -135,21 +155,5 @@ public static class Thumbnails
         public int[] First { get; }
 
         public float[][] Weights { get; }
-
-        public void Apply(ReadOnlySpan<float> source, Span<float> destination)
-        {
-            for (var i = 0; i < destination.Length; i++)
-            {
-                var weights = Weights[i];
-                var input = source.Slice(First[i], weights.Length);
-                var sum = 0f;
-                for (var tap = 0; tap < weights.Length; tap++)
-                {
-                    sum += weights[tap] * input[tap];
-                }
-
-                destination[i] = sum;
-            }
-        }
     }
 }
