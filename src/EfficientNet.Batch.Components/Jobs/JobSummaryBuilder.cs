@@ -21,6 +21,7 @@ public static class JobSummaryBuilder
         var variant = ModelCatalogue.Get(job.Spec.Model);
         var wall = Math.Max((completedAt - job.SubmittedAt).TotalSeconds, 1e-9);
         var names = ImageNetClasses.Names;
+        var deviceSeconds = DeviceSeconds(outcomes);
         var weights = outcomes.Select(o => o.Weights).FirstOrDefault(w => w is not null)
             ?? (job.Spec.RandomWeights ? $"untrained (random weights, seed {job.Spec.Seed})" : "imported");
         return new JobSummary
@@ -79,8 +80,8 @@ public static class JobSummaryBuilder
                     outputs[Outputs.ReviewOutputFormat.FormatName],
                     outputs[Outputs.LabelStudioOutputFormat.FormatName])
                 : null,
-            DeviceSeconds = DeviceSeconds(outcomes),
-            Cost = Cost(DeviceSeconds(outcomes), cost, statistics.Total - (statistics.Incremental?.Reused ?? 0)),
+            DeviceSeconds = deviceSeconds,
+            Cost = Cost(deviceSeconds, cost, statistics.Total - (statistics.Incremental?.Reused ?? 0)),
             Outputs = outputs,
         };
     }
