@@ -23,6 +23,7 @@ public sealed class ConfigurationNameTests
     [InlineData("Auth__AllowAnonymous")]
     [InlineData("Limits__MaxImagesPerJob")]
     [InlineData("Coordinator__AllowedDatasets__0")]
+    [InlineData("Cost__PricePerHour__Cuda")]
     public void A_settable_option_is_recognised_in_its_environment_variable_form(string variable) =>
         Assert.Null(OptionsCatalogue.Instance.ProblemWith(variable));
 
@@ -43,7 +44,7 @@ public sealed class ConfigurationNameTests
     {
         Assert.Equal(typeof(WorkerOptions), OptionsCatalogue.Instance.Sections["Worker"]);
         Assert.Equal(
-            ["Auth", "Coordinator", "Inference", "Limits", "Messaging", "Models", "Schedules", "Storage", "Worker"],
+            ["Auth", "Coordinator", "Cost", "Inference", "Limits", "Messaging", "Models", "Schedules", "Storage", "Worker"],
             OptionsCatalogue.Instance.Sections.Keys.Order(StringComparer.Ordinal));
     }
 
