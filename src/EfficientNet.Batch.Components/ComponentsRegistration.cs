@@ -60,6 +60,7 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<IJobEventPublisher, BusJobEventPublisher>();
         builder.Services.AddSingleton<JobSubmission>();
         builder.Services.AddSingleton<JobDispatcher>();
+        builder.Services.TryAddSingleton<ServedModels>();
         builder.Services.AddSingleton<JobFinalizer>();
         builder.Services.AddSingleton<ShardOutcomeRecorder>();
         builder.Services.AddSingleton<JobCancellation>();

@@ -56,6 +56,40 @@ public sealed class CustomClassesCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Custom_model_runs_a_whole_job_whose_outputs_name_its_classes()
+    {
+        await ImportPetsAsync();
+        var dataset = Directory.CreateDirectory(Path.Combine(_work, "photos")).FullName;
+        foreach (var photo in CustomClassesFiles.Photos)
+        {
+            File.Copy(photo, Path.Combine(dataset, Path.GetFileName(photo)));
+        }
+
+        var output = Path.Combine(_work, "out");
+        var (exitCode, stdout, stderr) = await EffnetAsync(
+            "run", dataset, "--model", "Pets", "--out", output, "--format", "csv", "--review-max-probability", "1");
+
+        Assert.True(exitCode == 0, $"run: exit {exitCode}: {stdout}{stderr}");
+        var summary = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "summary.json")))!.AsObject();
+        Assert.Equal("Completed", summary["status"]!.GetValue<string>());
+        Assert.Equal("pets", summary["model"]!["id"]!.GetValue<string>());
+        Assert.Equal("b0", summary["model"]!["arch"]!.GetValue<string>());
+        Assert.Equal("custom", summary["model"]!["flavour"]!.GetValue<string>());
+        Assert.Equal(3, summary["imagesOk"]!.GetValue<long>());
+        Assert.All(summary["top1Histogram"]!.AsArray(), c =>
+            Assert.Equal(CustomClassesFiles.PetBreeds[c!["index"]!.GetValue<int>()], c["name"]!.GetValue<string>()));
+
+        var csv = await File.ReadAllLinesAsync(Path.Combine(output, "predictions.csv"));
+        Assert.Equal(4, csv.Length);
+        Assert.All(csv.Skip(1), row => Assert.Contains(CustomClassesFiles.PetBreeds, breed => row.Contains(breed, StringComparison.Ordinal)));
+
+        // Every image is below a bound of 1, so all go to review; the labeling config offers all 37 classes.
+        var config = await File.ReadAllTextAsync(Path.Combine(output, "review-labelstudio.xml"));
+        Assert.Equal(37, System.Text.RegularExpressions.Regex.Count(config, "<Choice "));
+        Assert.Contains(CustomClassesFiles.PetBreeds[36], config, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Custom_model_is_listed_with_its_class_count()
     {
         await ImportPetsAsync();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EfficientNet.Batch.Components.Outputs;
 using EfficientNet.Batch.Contracts;
 
 namespace EfficientNet.Batch.Cli.Commands;
@@ -62,9 +63,9 @@ internal sealed class JobOptions
         {
             foreach (var name in result.GetValue(_format) ?? [])
             {
-                if (!OutputFormats.All.Contains(name, StringComparer.OrdinalIgnoreCase))
+                if (OutputRequestRules.FormatProblem(name) is { } problem)
                 {
-                    result.AddError($"--format: unknown format '{name}'; known: {string.Join(", ", OutputFormats.All)}.");
+                    result.AddError($"--format: {problem}");
                 }
             }
 

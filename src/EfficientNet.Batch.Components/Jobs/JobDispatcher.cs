@@ -117,7 +117,7 @@ public sealed partial class JobDispatcher(
             return;
         }
 
-        var model = new ModelRef(ModelCatalogue.Get(record.Spec.Model).Id, record.Spec.RandomWeights, record.Spec.Seed);
+        var model = new ModelRef(ModelCatalogue.CanonicalId(record.Spec.Model), record.Spec.RandomWeights, record.Spec.Seed);
         var messages = plan
             .Select((images, index) => new ClassifyShard(
                 jobId, index, plan.Count, model, listing.Root, images, record.Output, JobOutputLayout.ResultKey(jobId, index), record.Spec.TopK,

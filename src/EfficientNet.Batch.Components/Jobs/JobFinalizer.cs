@@ -1,7 +1,9 @@
+using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
+using EfficientNet.Batch.Models.Catalogue;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +23,7 @@ public sealed partial class JobFinalizer(
     IJobEventPublisher events,
     IOptions<CoordinatorOptions> options,
     IOptions<CostOptions> cost,
+    ServedModels models,
     TimeProvider clock,
     ILogger<JobFinalizer> logger)
 {
@@ -82,10 +85,12 @@ public sealed partial class JobFinalizer(
             ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) + (record.Incremental?.Reused ?? 0)
             : record.ImageCount;
         MergedJob merged;
+        ModelDescription? model;
         try
         {
             EnsureOneModelIdentity(record, outcomes);
-            merged = await merger.MergeAsync(record, outcomes, expected, cancellationToken);
+            model = await DescribeModelAsync(record, cancellationToken);
+            merged = await merger.MergeAsync(record, outcomes, expected, cancellationToken, model?.ClassNames);
         }
         catch (MergeCountException e)
         {
@@ -107,7 +112,7 @@ public sealed partial class JobFinalizer(
         var completedAt = clock.GetUtcNow();
         var status = cancelling ? JobStatus.Cancelled : outcomes.All(o => o.Succeeded) ? JobStatus.Completed : JobStatus.CompletedWithErrors;
         var summary = JobSummaryBuilder.Build(
-            record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt, merged.Files.Locations(record), cost.Value);
+            record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt, merged.Files.Locations(record), cost.Value, model);
         await merger.PublishAsync(record, merged, summary, cancellationToken);
         var skipped = record.ShardCount - outcomes.Count;
         var totals = new JobTotals(
@@ -119,6 +124,27 @@ public sealed partial class JobFinalizer(
             cancellationToken);
         BatchMetrics.JobsCompleted.Add(1, new KeyValuePair<string, object?>("effnet.job.status", status.ToString()));
         LogCompleted(jobId, status, statistics.Ok, statistics.Failed, summary.ImagesNotClassified, summary.WallSeconds);
+    }
+
+    /// <summary>The job's model as the store describes it, for class names and the summary's model block. A custom
+    /// model removed (or damaged) since the job was accepted still gets its job merged: its records name their classes,
+    /// and the summary then describes the model by its arch-less id.</summary>
+    private async Task<ModelDescription?> DescribeModelAsync(JobRecord record, CancellationToken cancellationToken)
+    {
+        if (ModelCatalogue.TryGet(record.Spec.Model, out var zoo))
+        {
+            return ModelDescription.Zoo(zoo);
+        }
+
+        try
+        {
+            return await models.FindAsync(record.Spec.Model, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogModelUndescribed(record.JobId, record.Spec.Model, e.Message);
+            return null;
+        }
     }
 
     /// <summary>Reused records were computed under the identity the job was planned with; if a worker classified with
@@ -183,6 +209,9 @@ public sealed partial class JobFinalizer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} {Status}: {Ok} images classified, {Failed} errors, {NotClassified} not classified, {Seconds:F1} s")]
     private partial void LogCompleted(Guid jobId, JobStatus status, long ok, long failed, long notClassified, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the model {Model} could not be described from the model store ({Reason}); merging with the class names its records carry")]
+    private partial void LogModelUndescribed(Guid jobId, string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed in its merge: {Reason}")]
     private partial void LogMergeFailed(Guid jobId, string reason);

@@ -35,7 +35,7 @@ public sealed partial class JobSubmission(
     public async Task<JobRecord> SubmitAsync(
         Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken, string? submittedBy = null, JobOrigin? origin = null)
     {
-        var errors = validator.Validate(spec);
+        var errors = await validator.ValidateAsync(spec, cancellationToken);
         if (errors.Count > 0)
         {
             throw new JobValidationException(errors);

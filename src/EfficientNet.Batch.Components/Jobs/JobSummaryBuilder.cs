@@ -1,6 +1,5 @@
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Contracts.Api;
-using EfficientNet.Batch.Models;
 using EfficientNet.Batch.Models.Catalogue;
 
 namespace EfficientNet.Batch.Components.Jobs;
@@ -16,11 +15,18 @@ public static class JobSummaryBuilder
         string predictionsLocation,
         DateTimeOffset completedAt,
         IReadOnlyDictionary<string, string>? outputs = null,
-        CostOptions? cost = null)
+        CostOptions? cost = null,
+        ModelDescription? model = null)
     {
-        var variant = ModelCatalogue.Get(job.Spec.Model);
+        // A custom model is described by the finalizer (from the model store); a zoo id needs no lookup. A custom model
+        // the store no longer describes keeps its id, and the preprocessing its workers report.
+        model ??= ModelCatalogue.TryGet(job.Spec.Model, out var zoo) ? ModelDescription.Zoo(zoo) : null;
+        var variant = model?.Variant;
+        var id = variant?.Id ?? ModelCatalogue.CanonicalId(job.Spec.Model);
+        var arch = variant?.Arch ?? "unknown";
+        var flavour = variant?.Flavour ?? CustomModel.Flavour;
         var wall = Math.Max((completedAt - job.SubmittedAt).TotalSeconds, 1e-9);
-        var names = ImageNetClasses.Names;
+        var names = model?.ClassNames ?? [];
         var deviceSeconds = DeviceSeconds(outcomes);
         var weights = outcomes.Select(o => o.Weights).FirstOrDefault(w => w is not null)
             ?? (job.Spec.RandomWeights ? $"untrained (random weights, seed {job.Spec.Seed})" : "imported");
@@ -30,8 +36,10 @@ public static class JobSummaryBuilder
             Status = status,
             // What the workers applied (an imported model may override the catalogue's normalisation).
             Model = outcomes.Select(o => o.Preprocessing).FirstOrDefault(p => p is not null) is { } applied
-                ? new SummaryModel(variant.Id, variant.Arch, variant.Flavour, applied.Resolution, applied.Normalization, applied.Mean, applied.Std)
-                : new SummaryModel(variant.Id, variant.Arch, variant.Flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std),
+                ? new SummaryModel(id, arch, flavour, applied.Resolution, applied.Normalization, applied.Mean, applied.Std)
+                : variant is not null
+                    ? new SummaryModel(id, arch, flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std)
+                    : new SummaryModel(id, arch, flavour, 0, "unknown", [], []),
             Weights = weights,
             Untrained = job.Spec.RandomWeights,
             ExecutionProviders = Distinct(outcomes.Select(o => o.ExecutionProvider)),

@@ -21,13 +21,17 @@ public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFo
     /// <summary>Merges the results of <paramref name="outcomes"/> (one per shard, in shard order): a succeeded shard's
     /// worker result, or a failed shard's error records. The files are spooled, not yet published.</summary>
     /// <param name="expectedLines">Lines the merge must write; anything else is a <see cref="MergeCountException"/>.</param>
-    public async Task<MergedJob> MergeAsync(JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken)
+    /// <param name="classNames">The model's output names (ImageNet's for a zoo model, a custom model's own); when null,
+    /// ImageNet's for a zoo id and none otherwise (the records still name their classes).</param>
+    public async Task<MergedJob> MergeAsync(
+        JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
     {
         var output = storage.Resolve(job.Output);
-        var files = JobOutputSet.Open(job, formats);
+        classNames ??= ZooClassNames(job.Spec);
+        var files = JobOutputSet.Open(job, formats, classNames);
         try
         {
-            var sink = new MergeSink(new MergeStatistics(job.Spec.Review, ClassNames(job.Spec)), files);
+            var sink = new MergeSink(new MergeStatistics(job.Spec.Review, classNames), files);
             if (job.Incremental is { } incremental)
             {
                 sink.Statistics.Incremental = await IncrementalMerge.MergeAsync(job, incremental, outcomes, output, sink, expectedLines, cancellationToken);
@@ -86,8 +90,7 @@ public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFo
             cancellationToken);
     }
 
-    /// <summary>The ImageNet classes of a zoo model; a model with its own classes names them in its records.</summary>
-    private static IReadOnlyList<string> ClassNames(JobSpec spec) =>
+    private static IReadOnlyList<string> ZooClassNames(JobSpec spec) =>
         EfficientNet.Batch.Models.Catalogue.ModelCatalogue.TryGet(spec.Model, out _) ? EfficientNet.Batch.Models.ImageNetClasses.Names : [];
 
     private static async Task CopyRecordsAsync(Stream source, MergeSink sink, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using EfficientNet.Batch.Models.Store;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -25,7 +26,7 @@ public static class ModelStoreRegistration
         builder.Services.AddOptions<ModelStoreOptions>().BindConfiguration(ModelStoreOptions.SectionName);
         builder.Services.AddSingleton(sp => new ModelStore(ModelStoreLocation.Resolve(sp.GetRequiredService<IOptions<ModelStoreOptions>>().Value.Directory)));
         builder.Services.AddSingleton<SharedModelStore>();
-        builder.Services.AddSingleton<ServedModels>();
+        builder.Services.TryAddSingleton<ServedModels>();
         return builder;
     }
 }

@@ -34,4 +34,4 @@ public interface IOutputWriter : IAsyncDisposable
 /// <param name="TopK">Classes per record the job kept (the number of top-k columns a tabular format has).</param>
 /// <param name="Spec">The job's request (review bounds, model), when the file is a job's.</param>
 /// <param name="DatasetRoot">The location record paths are relative to (for exports that point at the images).</param>
-public sealed record OutputContext(Stream Destination, int TopK, JobSpec? Spec = null, string? DatasetRoot = null);
+public sealed record OutputContext(Stream Destination, int TopK, JobSpec? Spec = null, string? DatasetRoot = null, IReadOnlyList<string>? ClassNames = null);

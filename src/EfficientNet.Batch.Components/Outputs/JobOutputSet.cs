@@ -21,7 +21,7 @@ public sealed class JobOutputSet : IAsyncDisposable
 
     /// <summary>Opens a writer for each format of <paramref name="job"/>.</summary>
     /// <exception cref="ArgumentException">The job asks for a format no <see cref="IOutputFormat"/> writes.</exception>
-    public static JobOutputSet Open(JobRecord job, IEnumerable<IOutputFormat> available)
+    public static JobOutputSet Open(JobRecord job, IEnumerable<IOutputFormat> available, IReadOnlyList<string>? classNames = null)
     {
         var byName = available.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
         var names = OutputFormats.Of(job.Spec).ToList();
@@ -42,7 +42,7 @@ public sealed class JobOutputSet : IAsyncDisposable
 
                 var spool = Path.Combine(Path.GetTempPath(), $"effnet-{job.JobId:N}-{Guid.NewGuid():N}-{format.FileName}");
                 var stream = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
-                entries.Add(new Entry(format, stream, format.Create(new OutputContext(stream, job.Spec.TopK, job.Spec, job.DatasetRoot))));
+                entries.Add(new Entry(format, stream, format.Create(new OutputContext(stream, job.Spec.TopK, job.Spec, job.DatasetRoot, classNames))));
             }
         }
         catch

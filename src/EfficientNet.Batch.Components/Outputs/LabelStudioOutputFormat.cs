@@ -128,9 +128,9 @@ public sealed class LabelStudioConfigFormat : IOutputFormat
 
     public string FileName => File;
 
-    public IOutputWriter Create(OutputContext context) => new Writer(context.Destination, context.Spec);
+    public IOutputWriter Create(OutputContext context) => new Writer(context.Destination, context.ClassNames);
 
-    private sealed class Writer(Stream destination, JobSpec? spec) : IOutputWriter
+    private sealed class Writer(Stream destination, IReadOnlyList<string>? classNames) : IOutputWriter
     {
         private readonly SortedDictionary<int, string> _seen = [];
 
@@ -146,7 +146,8 @@ public sealed class LabelStudioConfigFormat : IOutputFormat
 
         public async ValueTask CompleteAsync(JobSummary summary, CancellationToken cancellationToken)
         {
-            var names = spec is not null && EfficientNet.Batch.Models.Catalogue.ModelCatalogue.TryGet(spec.Model, out _) ? EfficientNet.Batch.Models.ImageNetClasses.Names : [.. _seen.Values];
+            // The model's whole label set when known (zoo or custom), else the classes the records named.
+            IReadOnlyList<string> names = classNames is { Count: > 0 } ? classNames : [.. _seen.Values];
             await destination.WriteAsync(System.Text.Encoding.UTF8.GetBytes(LabelStudioOutputFormat.LabelingConfig(names)), cancellationToken);
             await destination.FlushAsync(cancellationToken);
         }

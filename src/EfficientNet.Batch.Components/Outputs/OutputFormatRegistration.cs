@@ -14,7 +14,6 @@ public static class OutputFormatRegistration
         services.AddSingleton<IOutputFormat, ReviewOutputFormat>();
         services.AddSingleton<IOutputFormat, LabelStudioOutputFormat>();
         services.AddSingleton<IOutputFormat, LabelStudioConfigFormat>();
-        services.AddSingleton<OutputFormatCatalog>();
         return services;
     }
 }

@@ -10,9 +10,9 @@ public static class OutputRequestRules
     {
         foreach (var name in spec.Outputs ?? [])
         {
-            if (!OutputFormats.All.Contains(name, StringComparer.OrdinalIgnoreCase))
+            if (FormatProblem(name) is { } problem)
             {
-                errors.Add($"'outputs': unknown format {Jobs.Quote.Input(name ?? "null")}. Known: {string.Join(", ", OutputFormats.All)}.");
+                errors.Add($"'outputs': {problem}");
             }
         }
 
@@ -27,6 +27,13 @@ public static class OutputRequestRules
             CheckProbability("review.minMargin", review.MinMargin, errors);
         }
     }
+
+    /// <summary>Why <paramref name="name"/> cannot be asked for (naming the known formats), or null when it can: the
+    /// one check behind POST /jobs' and schedules' <c>outputs</c> and the CLI's <c>--format</c>.</summary>
+    public static string? FormatProblem(string? name) =>
+        name is not null && OutputFormats.All.Contains(name, StringComparer.OrdinalIgnoreCase)
+            ? null
+            : $"unknown format {Jobs.Quote.Input(name)}. Known: {string.Join(", ", OutputFormats.All)}.";
 
     private static void CheckProbability(string field, double? value, List<string> errors)
     {

@@ -52,7 +52,7 @@ public sealed partial class ScheduleService(
             Priority = request.Priority ?? JobPriority.Normal,
             Incremental = request.Incremental ?? true,
         };
-        errors.AddRange(validator.Validate(spec));
+        errors.AddRange(await validator.ValidateAsync(spec, cancellationToken));
         if (errors.Count > 0)
         {
             throw new ScheduleValidationException(errors);
