@@ -22,7 +22,7 @@ catch (OperationCanceledException) when (interruption.IsRequested)
 }
 catch (Exception e) when (e is not OutOfMemoryException)
 {
-    // What no command expected: the whole exception, for a bug report.
-    Console.Error.WriteLine($"error: unexpected failure: {e}");
+    // What no command expected: a bug. The whole exception, for the report.
+    Console.Error.WriteLine($"error: internal error (please report it with what follows): {e}");
     return ExitCodes.JobFailed;
 }

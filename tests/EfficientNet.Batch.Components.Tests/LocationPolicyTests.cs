@@ -148,6 +148,19 @@ public sealed class LocationPolicyTests : IDisposable
         Assert.Null(policy.CheckDatasetItems("az://images/cats", ["a/b.jpg"]));
     }
 
+    [Fact]
+    public async Task A_dataset_folder_that_does_not_exist_is_said_not_to_exist_and_an_empty_one_to_hold_no_images()
+    {
+        var lister = new DatasetLister(new DatasetReader(new StorageResolver(Options.Create(new StorageOptions()))), Policy("configured"), Options.Create(new JobLimitsOptions()));
+        Directory.CreateDirectory(At("data/empty"));
+
+        var missing = await Assert.ThrowsAsync<DatasetException>(() => lister.ListAsync(At("data/missing"), CancellationToken.None));
+        var empty = await Assert.ThrowsAsync<DatasetException>(() => lister.ListAsync(At("data/empty"), CancellationToken.None));
+
+        Assert.Equal($"The dataset '{At("data/missing")}' does not exist.", missing.Message);
+        Assert.StartsWith($"The dataset '{At("data/empty")}' holds no images (0 other files).", empty.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("../outside/secret.jpg", "'..' segment")]
     [InlineData("{root}/outside/secret.jpg", "must be relative")]

@@ -49,6 +49,13 @@ internal static class ClassifyCommand
             return ExitCodes.InvalidArguments;
         }
 
+        // A missing or unreadable file is the image's error record; a folder is a mistake in the command.
+        if (paths.FirstOrDefault(Directory.Exists) is { } folder)
+        {
+            Console.Error.WriteLine($"error: {folder} is a folder; classify takes image files. To label a folder, use `effnet run {folder} --model {model} --out DIR`.");
+            return ExitCodes.InvalidArguments;
+        }
+
         if (randomWeights)
         {
             Console.Error.WriteLine($"warning: {variant.Id} runs with UNTRAINED random weights (seed {seed}); the labels are meaningless.");

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Components.Outputs;
+using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
 
 namespace EfficientNet.Batch.Cli.Commands;
@@ -69,6 +72,15 @@ internal sealed class JobOptions
                 }
             }
 
+            // The same bounds the job and the host check, named as the user typed them (not 'topK' or 'BatchSize').
+            InRange(result, _top, 1, JobSpecValidator.MaxTopK);
+            InRange(result, _shardSize, ShardPlanner.MinShardSize, ShardPlanner.MaxShardSize);
+            if (embedded)
+            {
+                InRange(result, _batchSize, 1, 1024);
+                InRange(result, _decodeThreads, 1, 256);
+            }
+
             foreach (var option in new[] { _reviewMaxProbability, _reviewMinMargin })
             {
                 if (result.GetValue(option) is { } value && (value < 0 || value > 1 || !double.IsFinite(value)))
@@ -81,6 +93,23 @@ internal sealed class JobOptions
         {
             command.Options.Add(_batchSize);
             command.Options.Add(_decodeThreads);
+        }
+    }
+
+    private static void InRange(CommandResult result, Option<int> option, int min, int max)
+    {
+        // Only a value the user typed (a validator sees 0, not the default, for an option left out).
+        if (result.GetResult(option) is { Implicit: false } && result.GetValue(option) is var value && (value < min || value > max))
+        {
+            result.AddError($"{option.Name} must be between {min} and {max}, not {value}.");
+        }
+    }
+
+    private static void InRange(CommandResult result, Option<int?> option, int min, int max)
+    {
+        if (result.GetValue(option) is { } value && (value < min || value > max))
+        {
+            result.AddError($"{option.Name} must be between {min} and {max}, not {value}.");
         }
     }
 

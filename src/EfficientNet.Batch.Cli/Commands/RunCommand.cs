@@ -57,6 +57,18 @@ internal static class RunCommand
         string dataset, string model, string output, JobOptionValues values, bool full, string? modelsDirectory, CancellationToken interrupt)
     {
         var outputDirectory = Path.GetFullPath(output);
+        if (File.Exists(outputDirectory))
+        {
+            Console.Error.WriteLine($"error: --out {output} is a file; give a folder (it is created when missing).");
+            return ExitCodes.InvalidArguments;
+        }
+
+        if (LocalDatasetProblem(dataset) is { } problem)
+        {
+            Console.Error.WriteLine($"error: {problem}");
+            return ExitCodes.InvalidArguments;
+        }
+
         Directory.CreateDirectory(outputDirectory);
         // The job's state lives as long as this command (nothing is resumed) and outside the output the job owns.
         var stateDirectory = Directory.CreateTempSubdirectory("effnet-run-").FullName;
@@ -111,6 +123,38 @@ internal static class RunCommand
         {
             RemoveState(stateDirectory);
         }
+    }
+
+    /// <summary>What is wrong with a dataset on this machine, found before anything starts: a path that does not exist,
+    /// or a folder without a single image (the search stops at the first). Null for a usable one, and for blob storage
+    /// (the job's listing says what is wrong there).</summary>
+    private static string? LocalDatasetProblem(string dataset)
+    {
+        StorageLocation location;
+        try
+        {
+            location = StorageLocation.Parse(dataset);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        if (location.Scheme != StorageScheme.FileSystem || File.Exists(location.Container))
+        {
+            return null;
+        }
+
+        if (!Directory.Exists(location.Container))
+        {
+            return $"the dataset {dataset} does not exist.";
+        }
+
+        var anyImage = Directory.EnumerateFiles(location.Container, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true })
+            .Any(f => DatasetReader.ImageExtensions.Contains(Path.GetExtension(f)));
+        return anyImage
+            ? null
+            : $"the dataset {dataset} holds no images. Images are files ending in {string.Join(", ", DatasetReader.ImageExtensions.Order(StringComparer.Ordinal))}.";
     }
 
     /// <summary>The location the job's images are read from: a local manifest's folder (its entries are relative to
@@ -266,7 +310,8 @@ internal static class RunCommand
         AnsiConsole.MarkupLine($"Predictions: [blue]{Markup.Escape(Path.Combine(final.Output, JobOutputLayout.PredictionsName))}[/]");
         AnsiConsole.MarkupLine($"Summary:     [blue]{Markup.Escape(summaryPath)}[/]");
         SummaryPrinter.Print(summaryPath);
-        return ExitCodes.ForJob(final.Status);
+        // A job whose shards all succeeded may still hold error records (a corrupt image): exit 4 says so to a script.
+        return final.Status == JobStatus.Completed && final.ImagesFailed > 0 ? ExitCodes.CompletedWithErrors : ExitCodes.ForJob(final.Status);
     }
 
     /// <summary>Once this run's outputs are written, the shard results of earlier runs into the same folder are

@@ -51,6 +51,11 @@ public sealed class DatasetLister(
 
             if (images.Count == 0)
             {
+                if (IsMissingLocalPath(location))
+                {
+                    throw new DatasetException($"The dataset '{location}' does not exist.");
+                }
+
                 throw new DatasetException(
                     $"The dataset '{location}' holds no images ({dataset.SkippedNonImageFiles} other files). " +
                     $"Images are files ending in {string.Join(", ", DatasetReader.ImageExtensions.Order(StringComparer.Ordinal))}.");
@@ -66,6 +71,19 @@ public sealed class DatasetLister(
         catch (Exception e) when (e is InvalidDataException or BlobNotFoundException or DirectoryNotFoundException or FileNotFoundException)
         {
             throw new DatasetException($"The dataset '{location}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static bool IsMissingLocalPath(string location)
+    {
+        try
+        {
+            var parsed = StorageLocation.Parse(location);
+            return parsed.Scheme == StorageScheme.FileSystem && !Directory.Exists(parsed.Container) && !File.Exists(parsed.Container);
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class JobDispatcher(
         }
         catch (DatasetException e)
         {
-            LogDatasetFailed(e, jobId, Quote.Input(record.Spec.Dataset));
+            LogDatasetFailed(jobId, e.Message);
             await FailAsync(jobId, e.Message, cancellationToken);
             return;
         }
@@ -147,6 +147,7 @@ public sealed partial class JobDispatcher(
         Message = "Job {JobId} is incremental: {Reused} records reused, {Classify} images to classify ({New} new, {Changed} changed), {Removed} removed; full re-score because: {Reason}")]
     private partial void LogIncremental(Guid jobId, long reused, int classify, long @new, long changed, long removed, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: dataset {Dataset} cannot be listed")]
-    private partial void LogDatasetFailed(Exception exception, Guid jobId, string dataset);
+    // The dataset is the submitter's to fix: the reason is the whole story, no stack trace.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed: {Reason}")]
+    private partial void LogDatasetFailed(Guid jobId, string reason);
 }

@@ -1,0 +1,107 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+
+namespace EfficientNet.Batch.IntegrationTests;
+
+/// <summary>The exit-code contract of README's table, for what a user gets wrong: each case exits with its code,
+/// prints a line naming the problem in the user's terms, and prints no stack frame. No service is involved: the
+/// coordinator address is a local port that refuses connections.</summary>
+public sealed class CliExitCodeTests : IDisposable
+{
+    private const string Unreachable = "http://127.0.0.1:9";
+
+    private readonly string _work = Directory.CreateTempSubdirectory("effnet-exit-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private string Work(string name) => Path.Combine(_work, name);
+
+    private async Task AssertExitAsync(int expected, string named, params string[] args)
+    {
+        var (exitCode, stdout, stderr) = await Effnet.RunAsync(
+            new Dictionary<string, string>
+            {
+                ["EFFNET_MODELS"] = Work("models"),
+                ["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/",
+            },
+            args);
+
+        Assert.True(exitCode == expected, $"effnet {string.Join(' ', args)}: exit {exitCode}, expected {expected}: {stdout}{stderr}");
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public Task An_unknown_command_is_2() => AssertExitAsync(2, "'rnu'", "rnu", TestPaths.Samples);
+
+    [Fact]
+    public Task A_missing_required_option_is_2() => AssertExitAsync(2, "--model", "run", TestPaths.Samples, "--out", Work("o"));
+
+    [Fact]
+    public Task A_dataset_that_does_not_exist_is_2_and_says_so() =>
+        AssertExitAsync(2, "does not exist", "run", Work("no-such-folder"), "--model", "efficientnet_b0", "--random-weights", "--out", Work("o"));
+
+    [Fact]
+    public Task A_dataset_without_images_is_2() =>
+        AssertExitAsync(2, "holds no images", "run", Directory.CreateDirectory(Work("empty")).FullName, "--model", "efficientnet_b0", "--random-weights", "--out", Work("o"));
+
+    [Fact]
+    public async Task An_out_that_is_a_file_is_2()
+    {
+        await File.WriteAllTextAsync(Work("taken"), "not a folder");
+        await AssertExitAsync(2, "--out", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--random-weights", "--out", Work("taken"));
+    }
+
+    [Theory]
+    [InlineData("--batch-size", "0")]
+    [InlineData("--top", "0")]
+    [InlineData("--decode-threads", "0")]
+    [InlineData("--shard-size", "0")]
+    public Task An_option_out_of_range_is_2_naming_the_option_as_typed(string option, string value) =>
+        AssertExitAsync(2, $"{option} must be between", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--random-weights", "--out", Work("o"), option, value);
+
+    [Fact]
+    public Task An_unknown_output_format_is_2() =>
+        AssertExitAsync(2, "unknown format 'xlsx'", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--random-weights", "--out", Work("o"), "--format", "xlsx");
+
+    [Fact]
+    public Task An_unknown_model_is_2() =>
+        AssertExitAsync(2, "resnet50", "run", TestPaths.Samples, "--model", "resnet50", "--random-weights", "--out", Work("o"));
+
+    [Fact]
+    public Task Classify_given_a_folder_is_2_and_points_at_run() =>
+        AssertExitAsync(2, "effnet run", "classify", TestPaths.Samples, "--model", "efficientnet_b0", "--random-weights");
+
+    [Fact]
+    public Task Submit_to_an_unreachable_coordinator_is_5() =>
+        AssertExitAsync(5, "cannot reach the coordinator", "submit", TestPaths.Samples, "--model", "efficientnet_b0", "--coordinator", Unreachable);
+
+    [Fact]
+    public Task Status_from_an_unreachable_coordinator_is_5() =>
+        AssertExitAsync(5, "cannot reach the coordinator", "status", Guid.NewGuid().ToString(), "--coordinator", Unreachable);
+
+    [Fact]
+    public Task Weights_that_cannot_be_pulled_are_3() =>
+        AssertExitAsync(3, "efficientnet_b0", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--out", Work("o"));
+
+    [Fact]
+    public void The_README_exit_code_table_lists_every_code_the_CLI_defines_and_no_other()
+    {
+        var cli = Assembly.LoadFrom(Path.Combine(Path.GetDirectoryName(TestPaths.HostAssembly("EfficientNet.Batch.Cli"))!, "effnet.dll"));
+        var defined = cli.GetType("EfficientNet.Batch.Cli.ExitCodes", throwOnError: true)!
+            .GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.IsLiteral)
+            .Select(f => (int)f.GetRawConstantValue()!)
+            .Order()
+            .ToList();
+        var readme = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot, "README.md"));
+        var table = readme[readme.IndexOf("Exit codes, the same for every command:", StringComparison.Ordinal)..];
+        var documented = Regex.Matches(table[..table.IndexOf("\n\n", table.IndexOf("| code |", StringComparison.Ordinal), StringComparison.Ordinal)], @"^\| (\d+) \|", RegexOptions.Multiline)
+            .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .Order()
+            .ToList();
+
+        Assert.Equal([0, 1, 2, 3, 4, 5, 6, 130], defined);
+        Assert.Equal(defined, documented);
+    }
+}
