@@ -85,6 +85,22 @@ public sealed class CliExitCodeTests : IDisposable
         AssertExitAsync(3, "efficientnet_b0", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--out", Work("o"));
 
     [Fact]
+    public async Task A_damaged_stored_model_is_3_naming_the_file_and_the_repair()
+    {
+        await AssertExitAsync(
+            0, "", "models", "import", CustomClassesFiles.WriteCheckpoint(_work), "--model", "pets", "--arch", "b0",
+            "--classes", CustomClassesFiles.WriteNames(_work, CustomClassesFiles.PetBreeds));
+        var onnx = Path.Combine(Work("models"), "pets", "model.onnx");
+        await using (var file = new FileStream(onnx, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(file.Length - 1024);
+        }
+
+        await AssertExitAsync(3, onnx, ["classify", .. CustomClassesFiles.Photos, "--model", "pets"]);
+        await AssertExitAsync(3, "import the model again", "run", TestPaths.Samples, "--model", "pets", "--out", Work("o"));
+    }
+
+    [Fact]
     public void The_README_exit_code_table_lists_every_code_the_CLI_defines_and_no_other()
     {
         var cli = Assembly.LoadFrom(Path.Combine(Path.GetDirectoryName(TestPaths.HostAssembly("EfficientNet.Batch.Cli"))!, "effnet.dll"));

@@ -105,7 +105,7 @@ internal static class BenchCommand
         {
             report = await benchmark.RunAsync(settings, json ? Console.Error : Console.Out, cancellationToken);
         }
-        catch (ModelNotAvailableException e)
+        catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.ModelUnavailable;

@@ -77,7 +77,7 @@ internal static class ClassifyCommand
         {
             run = await classifier.ClassifyAsync(new ModelRef(variant.Id, randomWeights, seed), inputs, top, null, cancellationToken);
         }
-        catch (ModelNotAvailableException e)
+        catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.ModelUnavailable;

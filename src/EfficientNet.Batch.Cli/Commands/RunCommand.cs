@@ -254,7 +254,7 @@ internal static class RunCommand
             services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
             return null;
         }
-        catch (ModelNotAvailableException e)
+        catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return ExitCodes.ModelUnavailable;

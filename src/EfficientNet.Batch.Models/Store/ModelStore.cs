@@ -310,6 +310,16 @@ public sealed class ModelStore
             return null;
         }
 
+        try
+        {
+            await StoredModelVerifier.VerifyAsync(variant, onnxPath, manifest.OnnxSha256, ct);
+        }
+        catch (ModelHashMismatchException) when (name != ImportedName)
+        {
+            // Generated weights are a cache: a damaged copy is generated again.
+            return null;
+        }
+
         return Resolved(model, onnxPath, manifest);
     }
 
