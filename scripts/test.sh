@@ -8,7 +8,8 @@
 #   TEST_TARGET       what to test (default: EfficientNet.Batch.sln)
 #   TEST_RESULTS_DIR  where TRX files go (default: artifacts/test-results; emptied first)
 # Installs rabbitmq-server and chromium (apt) and azurite (npm) when missing, which needs root on a fresh Debian
-# machine, and the Parquet reader the tests compare with (tests/tools/parquet-reader, npm ci).
+# machine, the Parquet reader the tests compare with (tests/tools/parquet-reader, npm ci) and the Kubernetes/Compose
+# schema validator (tests/tools/k8s-validate, npm ci).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +30,8 @@ fi
 export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium || echo /usr/bin/chromium)}"
 (cd "$ROOT/tests/tools/parquet-reader" && npm ci --silent --no-audit --no-fund >/dev/null) \
   || log "npm ci in tests/tools/parquet-reader failed: the Parquet reader tests will fail"
+(cd "$ROOT/tests/tools/k8s-validate" && npm ci --silent --no-audit --no-fund >/dev/null) \
+  || log "npm ci in tests/tools/k8s-validate failed: the chart and compose schema validation tests will fail"
 
 # ---- (e) tests -------------------------------------------------------------------------------------------------
 rm -rf "$RESULTS_DIR"

@@ -8,6 +8,7 @@ internal static class Compose
     public const string Coordinator = "coordinator";
     public const string Worker = "worker";
     public const string GpuWorker = "worker-gpu";
+    public const string SecondGpuWorker = "worker-gpu-1";
 
     private static readonly Lazy<YamlMappingNode> Document = new(() => Yaml.Load(Repository.ComposeFile));
 

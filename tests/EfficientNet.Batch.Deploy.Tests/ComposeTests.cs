@@ -28,6 +28,7 @@ public sealed class ComposeTests
     [Theory]
     [InlineData(Compose.Worker)]
     [InlineData(Compose.GpuWorker)]
+    [InlineData(Compose.SecondGpuWorker)]
     public void Workers_can_be_scaled_out(string service)
     {
         var worker = Compose.Service(service);
@@ -40,7 +41,7 @@ public sealed class ComposeTests
     [Fact]
     public void Every_host_starts_after_the_broker_and_the_storage_report_healthy()
     {
-        Assert.Equal([Compose.Coordinator, Compose.Worker, Compose.GpuWorker], Compose.HostServices);
+        Assert.Equal([Compose.Coordinator, Compose.Worker, Compose.GpuWorker, Compose.SecondGpuWorker], Compose.HostServices);
         foreach (var dependency in new[] { "rabbitmq", "azurite" })
         {
             Assert.NotNull(Compose.Service(dependency).Find("healthcheck"));
@@ -56,15 +57,20 @@ public sealed class ComposeTests
         }
     }
 
-    [Fact]
-    public void Gpu_workers_reserve_an_nvidia_gpu_and_start_only_with_the_gpu_profile()
+    [Theory]
+    [InlineData(Compose.GpuWorker, "gpu", "0")]
+    [InlineData(Compose.SecondGpuWorker, "gpu2", "1")]
+    public void Gpu_workers_reserve_their_own_nvidia_gpu_and_start_only_with_their_profile(string service, string profile, string deviceId)
     {
-        var gpuWorker = Compose.Service(Compose.GpuWorker);
-        Assert.Equal(["gpu"], ((YamlSequenceNode)gpuWorker.Find("profiles")!).Children.Select(c => ((YamlScalarNode)c).Value));
+        var gpuWorker = Compose.Service(service);
+        Assert.Equal([profile], ((YamlSequenceNode)gpuWorker.Find("profiles")!).Children.Select(c => ((YamlScalarNode)c).Value));
         var device = (YamlMappingNode)Assert.Single(((YamlSequenceNode)gpuWorker.Map("deploy").Map("resources").Map("reservations").Find("devices")!).Children);
         Assert.Equal("nvidia", device.Text("driver"));
-        Assert.Equal("1", device.Text("count"));
+        // Pinned: with `count: 1` each worker would be handed the same first GPU.
+        Assert.Null(device.Find("count"));
+        Assert.Equal([deviceId], ((YamlSequenceNode)device.Find("device_ids")!).Children.Select(c => ((YamlScalarNode)c).Value));
         Assert.Contains("gpu", ((YamlSequenceNode)device.Find("capabilities")!).Children.Select(c => ((YamlScalarNode)c).Value));
+        Assert.Equal(Compose.Environment(Compose.GpuWorker), Compose.Environment(service));
 
         // The CPU worker runs by default and asks for no GPU.
         var cpuWorker = Compose.Service(Compose.Worker);
@@ -76,6 +82,7 @@ public sealed class ComposeTests
     [InlineData(Compose.Coordinator, Repository.CoordinatorDockerfile, null)]
     [InlineData(Compose.Worker, Repository.WorkerDockerfile, "cpu")]
     [InlineData(Compose.GpuWorker, Repository.WorkerDockerfile, "gpu")]
+    [InlineData(Compose.SecondGpuWorker, Repository.WorkerDockerfile, "gpu")]
     public void Hosts_build_from_the_repository_Dockerfiles_and_their_targets(string service, string dockerfile, string? target)
     {
         var build = Compose.Service(service).Map("build");

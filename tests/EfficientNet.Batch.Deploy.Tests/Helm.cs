@@ -19,7 +19,23 @@ internal static class Helm
     };
 
     /// <summary>The rendered documents, or the failure: (null, helm's error output).</summary>
-    public static (IReadOnlyList<YamlMappingNode>? Documents, string Error) Template(IReadOnlyDictionary<string, string> values)
+    /// <summary><paramref name="typed"/>: <c>key=value</c> pairs passed with <c>--set</c>, which reads numbers as numbers
+    /// (values.schema.json wants integers where values.yaml has them).</summary>
+    public static (IReadOnlyList<YamlMappingNode>? Documents, string Error) Template(IReadOnlyDictionary<string, string> values, params string[] typed)
+    {
+        var (output, error) = TemplateText(values, typed);
+        if (output is null)
+        {
+            return (null, error);
+        }
+
+        var stream = new YamlStream();
+        stream.Load(new StringReader(output));
+        return ([.. stream.Documents.Select(d => d.RootNode).OfType<YamlMappingNode>()], error);
+    }
+
+    /// <summary>helm template's output as text, or (null, helm's error output).</summary>
+    public static (string? Output, string Error) TemplateText(IReadOnlyDictionary<string, string> values, params string[] typed)
     {
         var start = new ProcessStartInfo(Binary.Value) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { "template", "effnet", Repository.PathOf(Repository.ChartFolder) })
@@ -34,26 +50,37 @@ internal static class Helm
             start.ArgumentList.Add($"{key}={value}");
         }
 
+        foreach (var pair in typed)
+        {
+            start.ArgumentList.Add("--set");
+            start.ArgumentList.Add(pair);
+        }
+
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            return (null, error);
-        }
-
-        var stream = new YamlStream();
-        stream.Load(new StringReader(output.Result));
-        return ([.. stream.Documents.Select(d => d.RootNode).OfType<YamlMappingNode>()], error);
+        return process.ExitCode != 0 ? (null, error) : (output.Result, error);
     }
 
     /// <summary>Renders and asserts success.</summary>
-    public static IReadOnlyList<YamlMappingNode> Render(IReadOnlyDictionary<string, string> values)
+    public static IReadOnlyList<YamlMappingNode> Render(IReadOnlyDictionary<string, string> values, params string[] typed)
     {
-        var (documents, error) = Template(values);
+        var (documents, error) = Template(values, typed);
         Assert.True(documents is not null, $"helm template failed: {error}");
         return documents;
+    }
+
+    /// <summary>The required values and allowAnonymous (so that the chart renders), the given ones on top.</summary>
+    public static Dictionary<string, string> Values(params (string Key, string Value)[] values)
+    {
+        var all = new Dictionary<string, string>(Required, StringComparer.Ordinal) { ["auth.allowAnonymous"] = "true" };
+        foreach (var (key, value) in values)
+        {
+            all[key] = value;
+        }
+
+        return all;
     }
 
     public static YamlMappingNode Single(this IReadOnlyList<YamlMappingNode> documents, string kind, string nameSuffix) =>

@@ -125,6 +125,18 @@ Coordinator__AllowedOutputs__{{ $i }}: {{ $root | quote }}
 {{- end }}
 {{- end }}
 
+{{/* The worker's CPU limit in whole CPUs (at least 1, rounded down), or empty when resources.limits.cpu is unset. */}}
+{{- define "effnet.worker.cpuLimit" -}}
+{{- $cpu := toString (dig "limits" "cpu" "" (.Values.worker.resources | default dict)) }}
+{{- if $cpu }}
+{{- if hasSuffix "m" $cpu }}
+{{- max 1 (div (atoi (trimSuffix "m" $cpu)) 1000) }}
+{{- else }}
+{{- max 1 (int (floor (float64 $cpu))) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Pod labels and spec lines for the storage identity; call inside the pod template's labels. */}}
 {{- define "effnet.identityLabels" -}}
 {{- if include "effnet.workloadIdentity" . }}
