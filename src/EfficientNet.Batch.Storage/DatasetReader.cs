@@ -6,7 +6,9 @@ namespace EfficientNet.Batch.Storage;
 
 /// <summary>One image of a dataset: its key relative to <see cref="Dataset.Root"/>, and a ground-truth label if the
 /// manifest gives one, and for folder datasets the object's listing entry (size, ETag, modification time, Content-MD5).</summary>
-public sealed record DatasetItem(string Path, int? Label, BlobEntry? Entry = null);
+/// <param name="LabelName">A manifest label that is not a class index (a class name), for the coordinator to resolve.</param>
+/// <param name="LineNumber">The manifest line the item comes from; 0 for a listed object.</param>
+public sealed record DatasetItem(string Path, int? Label, BlobEntry? Entry = null, string? LabelName = null, int LineNumber = 0);
 
 public enum DatasetKind
 {
@@ -142,7 +144,7 @@ public sealed class Dataset
                 }
 
                 ItemCount++;
-                yield return new DatasetItem(entry.Path, entry.Label);
+                yield return new DatasetItem(entry.Path, entry.Label, LabelName: entry.LabelName, LineNumber: entry.LineNumber);
             }
         }
     }

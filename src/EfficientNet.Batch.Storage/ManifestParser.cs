@@ -4,8 +4,10 @@ using System.Text;
 
 namespace EfficientNet.Batch.Storage;
 
-/// <summary>One line of a manifest: an image path relative to the manifest's folder and an optional label.</summary>
-public sealed record ManifestEntry(string Path, int? Label, int LineNumber);
+/// <summary>One line of a manifest: an image path relative to the manifest's folder and an optional label, written
+/// as a class index (<see cref="Label"/>) or as anything else (<see cref="LabelName"/>: a class name, resolved against
+/// the job's model when the dataset is listed).</summary>
+public sealed record ManifestEntry(string Path, int? Label, int LineNumber, string? LabelName = null);
 
 /// <summary>
 /// Reads dataset manifests (<c>.txt</c>, <c>.csv</c>, <c>.lst</c>): every line is a CSV record <c>path[,label]</c>,
@@ -16,8 +18,10 @@ public sealed record ManifestEntry(string Path, int? Label, int LineNumber);
 /// <item>Blank lines and lines whose first non-blank character is '#' are skipped (quote a path that starts with '#').</item>
 /// <item>Fields may be quoted with '"' (a doubled quote inside is a literal quote), so paths may contain commas;
 /// unquoted fields are trimmed. Apostrophes need no quoting.</item>
-/// <item>The first record is a header, and skipped, when it has a second field that is not an integer ("path,label").</item>
-/// <item>The label is a non-negative integer or empty; columns after the second are ignored.</item>
+/// <item>The first record is a header, and skipped, when its first field is a column name: <see cref="HeaderNames"/>
+/// ("path,label", "file,class"). It is recognised by that name, never guessed from its label, so "img.jpg,tench" is data.</item>
+/// <item>The label is a non-negative integer (<see cref="ManifestEntry.Label"/>), any other text
+/// (<see cref="ManifestEntry.LabelName"/>), or empty; columns after the second are ignored.</item>
 /// <item>Paths are '/'-separated and relative to the manifest's folder; a leading "./" is dropped. Absolute paths,
 /// ".." segments and backslashes are rejected.</item>
 /// </list>
@@ -25,6 +29,10 @@ public sealed record ManifestEntry(string Path, int? Label, int LineNumber);
 /// </remarks>
 public static class ManifestParser
 {
+    /// <summary>First fields that make the first record a header (any case).</summary>
+    public static readonly IReadOnlySet<string> HeaderNames =
+        new HashSet<string>(["path", "file", "filename", "image", "image_path", "filepath"], StringComparer.OrdinalIgnoreCase);
+
     public static async IAsyncEnumerable<ManifestEntry> ReadAsync(
         TextReader reader, string manifestName, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -43,13 +51,15 @@ public static class ManifestParser
             var fields = SplitFields(line, manifestName, lineNumber);
             var isFirstRecord = !sawRecord;
             sawRecord = true;
-            var labelText = fields.Count > 1 ? fields[1] : "";
-            if (isFirstRecord && labelText.Length > 0 && !int.TryParse(labelText, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            if (isFirstRecord && HeaderNames.Contains(fields[0]))
             {
                 continue; // header
             }
 
-            yield return new ManifestEntry(ParsePath(fields[0], manifestName, lineNumber), ParseLabel(labelText, manifestName, lineNumber), lineNumber);
+            var labelText = fields.Count > 1 ? fields[1] : "";
+            var label = ParseLabel(labelText);
+            yield return new ManifestEntry(
+                ParsePath(fields[0], manifestName, lineNumber), label, lineNumber, label is null && labelText.Length > 0 ? labelText : null);
         }
     }
 
@@ -77,20 +87,9 @@ public static class ManifestParser
         return path;
     }
 
-    private static int? ParseLabel(string text, string manifestName, int lineNumber)
-    {
-        if (text.Length == 0)
-        {
-            return null;
-        }
-
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var label))
-        {
-            throw Malformed(manifestName, lineNumber, $"label '{text}' is not a non-negative integer (quote paths that contain commas)");
-        }
-
-        return label;
-    }
+    /// <summary>The class index a label is written as; null for an empty label or any other text (a name).</summary>
+    private static int? ParseLabel(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var label) ? label : null;
 
     private static List<string> SplitFields(string line, string manifestName, int lineNumber)
     {

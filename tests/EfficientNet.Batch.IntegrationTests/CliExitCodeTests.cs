@@ -101,6 +101,50 @@ public sealed class CliExitCodeTests : IDisposable
     }
 
     [Fact]
+    public async Task An_out_with_other_files_is_2_unless_overwrite_which_leaves_them()
+    {
+        var output = Directory.CreateDirectory(Work("busy")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(output, "notes.txt"), "mine");
+        var dataset = ThreePhotos();
+
+        await AssertExitAsync(2, "is not empty", "run", dataset, "--model", "efficientnet_b0", "--random-weights", "--out", output);
+        await AssertExitAsync(0, "", "run", dataset, "--model", "efficientnet_b0", "--random-weights", "--out", output, "--overwrite");
+
+        Assert.Equal("mine", await File.ReadAllTextAsync(Path.Combine(output, "notes.txt")));
+        Assert.True(File.Exists(Path.Combine(output, "summary.json")));
+    }
+
+    [Fact]
+    public async Task An_out_holding_another_models_run_is_2_unless_overwrite_which_replaces_it()
+    {
+        var output = Work("models-out");
+        var dataset = ThreePhotos();
+        await AssertExitAsync(0, "", "run", dataset, "--model", "efficientnet_b0", "--random-weights", "--out", output, "--format", "csv");
+
+        await AssertExitAsync(2, "holds a run of model efficientnet_b0", "run", dataset, "--model", "efficientnet_es", "--random-weights", "--out", output);
+        await AssertExitAsync(0, "", "run", dataset, "--model", "efficientnet_es", "--random-weights", "--out", output, "--overwrite");
+
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "summary.json")))!;
+        Assert.Equal("efficientnet_es", summary["model"]!["id"]!.GetValue<string>());
+        Assert.False(File.Exists(Path.Combine(output, "predictions.csv")), "the earlier run's CSV was left beside the new run");
+    }
+
+    private string ThreePhotos()
+    {
+        var dataset = Directory.CreateDirectory(Work("three")).FullName;
+        foreach (var photo in CustomClassesFiles.Photos)
+        {
+            var target = Path.Combine(dataset, Path.GetFileName(photo));
+            if (!File.Exists(target))
+            {
+                File.Copy(photo, target);
+            }
+        }
+
+        return dataset;
+    }
+
+    [Fact]
     public void The_README_exit_code_table_lists_every_code_the_CLI_defines_and_no_other()
     {
         var cli = Assembly.LoadFrom(Path.Combine(Path.GetDirectoryName(TestPaths.HostAssembly("EfficientNet.Batch.Cli"))!, "effnet.dll"));

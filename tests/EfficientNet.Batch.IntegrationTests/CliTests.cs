@@ -20,6 +20,46 @@ public sealed class CliTests : IDisposable
             args);
 
     [Fact]
+    public async Task Run_over_a_manifest_labelled_with_class_names_evaluates_the_job()
+    {
+        // The shared labels.csv names each sample's class; a manifest of path,class name beside 20 copied photos.
+        var dataset = Directory.CreateDirectory(Path.Combine(_work, "labelled")).FullName;
+        var rows = File.ReadLines(Path.Combine(TestPaths.Samples, "labels.csv")).Skip(1).Take(20).Select(l => l.Split(',')).ToList();
+        foreach (var row in rows)
+        {
+            File.Copy(Path.Combine(TestPaths.Samples, row[0]), Path.Combine(dataset, row[0]));
+        }
+
+        var manifest = Path.Combine(dataset, "manifest.csv");
+        File.WriteAllLines(manifest, ["path,label", .. rows.Select(r => $"{r[0]},\"{r[3]}\"")]);
+        var output = Path.Combine(_work, "out");
+
+        var (exitCode, stdout, stderr) = await EffnetAsync("run", manifest, "--model", "efficientnet_b0", "--random-weights", "--out", output);
+
+        Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
+        Assert.Equal(20, summary["evaluation"]!["labelled"]!.GetValue<long>());
+        var labels = File.ReadAllLines(Path.Combine(output, "predictions.jsonl")).Select(l => JsonNode.Parse(l)!["label"]!.GetValue<int>());
+        Assert.Equal(rows.Select(r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)), labels);
+    }
+
+    [Fact]
+    public async Task Run_over_a_manifest_with_a_label_of_no_class_fails_naming_the_line()
+    {
+        var dataset = Directory.CreateDirectory(Path.Combine(_work, "badlabel")).FullName;
+        var photo = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).First();
+        File.Copy(photo, Path.Combine(dataset, "a.jpg"));
+        var manifest = Path.Combine(dataset, "manifest.csv");
+        File.WriteAllText(manifest, "a.jpg,tench\na.jpg,5000\n");
+
+        var (exitCode, stdout, stderr) = await EffnetAsync("run", manifest, "--model", "efficientnet_b0", "--random-weights", "--out", Path.Combine(_work, "o"));
+
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stdout}{stderr}");
+        Assert.Contains("line 2: class index 5000 is out of range 0..999", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_on_the_bad_inputs_writes_one_error_record_per_broken_file()
     {
         var output = Path.Combine(_work, "out");

@@ -37,9 +37,33 @@ public sealed class ManifestParserTests
         Assert.Equal([5, 6], entries.Select(e => e.Label));
     }
 
+    [Fact]
+    public async Task A_first_line_labelled_with_a_name_is_data_not_a_header()
+    {
+        var entries = await ParseAsync("img.jpg,tench\nb.jpg,great white shark\n\"c.jpg\",\"crane\"\nd.jpg,-1\n");
+
+        Assert.Equal(
+            [
+                new ManifestEntry("img.jpg", null, 1, "tench"),
+                new ManifestEntry("b.jpg", null, 2, "great white shark"),
+                new ManifestEntry("c.jpg", null, 3, "crane"),
+                new ManifestEntry("d.jpg", null, 4, "-1"),
+            ],
+            entries);
+    }
+
     [Theory]
-    [InlineData("a.jpg,1\nb.jpg,cat\n", "line 2")]
-    [InlineData("a.jpg,-1\n", "line 1")]
+    [InlineData("file,class_index,wnid,class_name\nn01440764_tench.JPEG,0,n01440764,tench\n")]
+    [InlineData("Path,Label\nn01440764_tench.JPEG,0\n")]
+    [InlineData("filename\nn01440764_tench.JPEG,0\n")]
+    public async Task A_header_is_recognised_by_its_first_column_name(string text)
+    {
+        var entry = Assert.Single(await ParseAsync(text));
+
+        Assert.Equal(new ManifestEntry("n01440764_tench.JPEG", 0, 2), entry);
+    }
+
+    [Theory]
     [InlineData("../outside.jpg\n", "line 1")]
     [InlineData("/abs/olute.jpg\n", "line 1")]
     [InlineData("ok.jpg\n\"unclosed.jpg,1\n", "line 2")]

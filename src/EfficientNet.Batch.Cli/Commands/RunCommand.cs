@@ -31,6 +31,10 @@ internal static class RunCommand
         {
             Description = "Classify every image even when --out holds an earlier run of the same model (by default unchanged images keep their records).",
         };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "Use an --out that holds other files or another model's run: that run's outputs are removed first (other files are left).",
+        };
         var options = new JobOptions();
 
         var command = new Command(
@@ -38,7 +42,7 @@ internal static class RunCommand
             "Label a dataset on this machine (no servers needed). Over an earlier run in --out only new and changed images are classified; " +
             "an interrupted run resumes. Ctrl+C cancels the job and keeps what is classified.")
         {
-            dataset, model, output, full,
+            dataset, model, output, full, overwrite,
         };
         options.AddTo(command);
         command.SetAction((parse, ct) => RunAsync(
@@ -47,6 +51,7 @@ internal static class RunCommand
             parse.GetRequiredValue(output),
             options.Read(parse),
             parse.GetValue(full),
+            parse.GetValue(overwrite),
             parse.GetValue(models),
             ct));
         return command;
@@ -54,7 +59,7 @@ internal static class RunCommand
 
     /// <param name="interrupt">Ctrl+C: before the job is submitted it ends the command; after, it cancels the job.</param>
     private static async Task<int> RunAsync(
-        string dataset, string model, string output, JobOptionValues values, bool full, string? modelsDirectory, CancellationToken interrupt)
+        string dataset, string model, string output, JobOptionValues values, bool full, bool overwrite, string? modelsDirectory, CancellationToken interrupt)
     {
         var outputDirectory = Path.GetFullPath(output);
         if (File.Exists(outputDirectory))
@@ -66,6 +71,12 @@ internal static class RunCommand
         if (LocalDatasetProblem(dataset) is { } problem)
         {
             Console.Error.WriteLine($"error: {problem}");
+            return ExitCodes.InvalidArguments;
+        }
+
+        if (EarlierOutput.Check(outputDirectory, output, model, overwrite) is { } refusal)
+        {
+            Console.Error.WriteLine($"error: {refusal}");
             return ExitCodes.InvalidArguments;
         }
 
@@ -251,6 +262,12 @@ internal static class RunCommand
         try
         {
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);
+            if (resolved.Untrained && !spec.RandomWeights)
+            {
+                // Imported from a file whose metadata says its weights were generated (an export of --random-weights).
+                Console.Error.WriteLine($"warning: the stored weights of {spec.Model} are UNTRAINED ({resolved.WeightsDescription}); the labels are meaningless.");
+            }
+
             services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
             return null;
         }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using EfficientNet.Batch.Components.Evaluation;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Security;
 using EfficientNet.Batch.Contracts;
@@ -23,8 +25,12 @@ public sealed class DatasetLister(
     [FromKeyedServices(LocationPolicies.Coordinator)] LocationPolicy policy,
     IOptions<JobLimitsOptions> limits)
 {
-    public async Task<DatasetListing> ListAsync(string location, CancellationToken cancellationToken)
+    /// <param name="classNames">The job's model's class names: a manifest label is resolved against them (an index in
+    /// range, or a class name) and one that is neither makes the dataset unusable, naming the line. Null when not known
+    /// (integer labels are then taken as they are, and a label written as a name is refused).</param>
+    public async Task<DatasetListing> ListAsync(string location, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
     {
+        var lookup = classNames is { Count: > 0 } ? new ClassLookup(classNames) : null;
         try
         {
             var dataset = await reader.OpenAsync(location, cancellationToken);
@@ -46,7 +52,7 @@ public sealed class DatasetLister(
                         $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxImagesPerJob)}): split it into several jobs by prefix or manifest.");
                 }
 
-                images.Add(new ShardImage(item.Path, item.Label, item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
+                images.Add(new ShardImage(item.Path, Label(item, location, lookup), item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
             }
 
             if (images.Count == 0)
@@ -72,6 +78,28 @@ public sealed class DatasetLister(
         {
             throw new DatasetException($"The dataset '{location}' cannot be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>The item's label as a class index of the job's model.</summary>
+    private static int? Label(DatasetItem item, string location, ClassLookup? lookup)
+    {
+        if (item.Label is null && item.LabelName is null)
+        {
+            return null;
+        }
+
+        if (lookup is null)
+        {
+            return item.LabelName is null
+                ? item.Label
+                : throw new DatasetException(
+                    $"The manifest '{location}', line {item.LineNumber}: the label '{item.LabelName}' is not a class index, and the model's class names are not known to resolve it.");
+        }
+
+        var text = item.LabelName ?? item.Label!.Value.ToString(CultureInfo.InvariantCulture);
+        return lookup.TryResolve(text, out var index, out var problem)
+            ? index
+            : throw new DatasetException($"The manifest '{location}', line {item.LineNumber}: {problem}.");
     }
 
     private static bool IsMissingLocalPath(string location)

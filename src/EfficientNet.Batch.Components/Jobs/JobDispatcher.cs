@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using EfficientNet.Batch.Components.Incremental;
+using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -21,6 +22,7 @@ public sealed partial class JobDispatcher(
     IShardDispatcher shards,
     IncrementalPlanner incremental,
     ModelIdentityResolver identities,
+    ServedModels models,
     JobFinalizer finalizer,
     TimeProvider clock,
     ILogger<JobDispatcher> logger)
@@ -64,7 +66,7 @@ public sealed partial class JobDispatcher(
         DatasetListing listing;
         try
         {
-            listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken);
+            listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken, await ClassNamesAsync(record.Spec.Model, cancellationToken));
         }
         catch (DatasetException e)
         {
@@ -139,6 +141,24 @@ public sealed partial class JobDispatcher(
             jobId,
             r => r.IsTerminal ? r : r with { Status = JobStatus.Failed, Error = error, CompletedAt = clock.GetUtcNow(), Totals = new JobTotals(0, 0, 0, 0, 0, r.ImageCount) },
             cancellationToken);
+
+    /// <summary>The class names a manifest's labels are resolved against: ImageNet's for a zoo model, a custom model's
+    /// own from the model store; null when the store cannot describe it (then integer labels pass unchecked).</summary>
+    private async Task<IReadOnlyList<string>?> ClassNamesAsync(string modelId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await models.FindAsync(modelId, cancellationToken))?.ClassNames;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogClassNamesUnknown(modelId, e.Message);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The class names of model {Model} could not be read ({Reason}); manifest labels are taken as class indices unchecked")]
+    private partial void LogClassNamesUnknown(string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} dispatched: {Images} images in {Shards} shards ({Skipped} non-image files skipped), priority {Priority}")]
     private partial void LogDispatched(Guid jobId, int images, int shards, long skipped, JobPriority priority);

@@ -233,9 +233,11 @@ public sealed class ModelStore
     private async Task<ResolvedModel> ImportOnnxFileAsync(
         ModelDescription model, string onnxPath, string sourceName, string sourceSha256, Normalization? normalization, CancellationToken ct)
     {
-        var description = $"imported from {sourceName} (sha256 {sourceSha256})";
-        var (onnx, chosen) = await Task.Run(() => OnnxModelImport.Prepare(model, onnxPath, normalization), ct);
-        return await StoreAsync(model, ImportedName, onnx, description, untrained: false, sourceName, sourceSha256, chosen, ct);
+        var (onnx, chosen, untrained) = await Task.Run(() => OnnxModelImport.Prepare(model, onnxPath, normalization), ct);
+        var description = untrained
+            ? $"imported from {sourceName} (sha256 {sourceSha256}), UNTRAINED: the file's metadata says its weights are generated, not learned"
+            : $"imported from {sourceName} (sha256 {sourceSha256})";
+        return await StoreAsync(model, ImportedName, onnx, description, untrained, sourceName, sourceSha256, chosen, ct);
     }
 
     private string OnnxPath(string id, string name) => Path.Combine(Root, id, $"{name}.onnx");
@@ -247,7 +249,7 @@ public sealed class ModelStore
         var metadata = new Dictionary<string, string>
         {
             ["weights"] = description,
-            ["untrained"] = untrained ? "true" : "false",
+            [OnnxModelImport.UntrainedKey] = untrained ? "true" : "false",
         };
         foreach (var (key, value) in ClassNamesMetadata.Entries(model))
         {
@@ -341,7 +343,9 @@ public sealed class ModelStore
 
     private static Normalization ServedNormalization(ModelVariant variant, ModelManifest manifest)
     {
-        if (manifest.Untrained || manifest.NormalizationSource is null or NormalizationSource.Catalogue)
+        // Generated weights (no source file) always use the catalogue's; an imported file keeps its override even when
+        // its metadata says its weights are untrained.
+        if ((manifest.Untrained && manifest.SourceFile is null) || manifest.NormalizationSource is null or NormalizationSource.Catalogue)
         {
             return variant.Normalization;
         }

@@ -11,9 +11,14 @@ namespace EfficientNet.Batch.Models.Store;
 /// (mmdeploy calls the output <c>output</c>, mmcls' pytorch2onnx <c>probs</c>).</summary>
 internal static class OnnxModelImport
 {
+    /// <summary>The <c>metadata_props</c> key that says the weights are untrained (generated, not learned).</summary>
+    public const string UntrainedKey = "untrained";
+
     /// <summary>The bytes to store, with <c>metadata_props</c> naming the normalisation chosen: <paramref name="option"/>,
-    /// else the file's own metadata, else the catalogue's (and, for a custom model, its class names).</summary>
-    public static (byte[] Onnx, StoredNormalization Normalization) Prepare(ModelDescription model, string path, Normalization? option)
+    /// else the file's own metadata, else the catalogue's (and, for a custom model, its class names). Untrained is what
+    /// the file's <c>untrained</c> metadata says (ours sets it, so generated weights exported and imported again stay
+    /// untrained).</summary>
+    public static (byte[] Onnx, StoredNormalization Normalization, bool Untrained) Prepare(ModelDescription model, string path, Normalization? option)
     {
         var variant = model.Variant;
         var (inputName, outputName) = CheckWithRuntime(variant, path);
@@ -33,7 +38,9 @@ internal static class OnnxModelImport
         var chosen = StoredNormalization.Choose(variant, option, option is null ? ReadNormalization(onnx, path) : null);
         WriteNormalization(onnx, chosen.Normalization);
         ReplaceMetadata(onnx, ClassNamesMetadata.Entries(model));
-        return (onnx.ToByteArray(), chosen);
+        var untrained = onnx.MetadataProps.Any(p =>
+            string.Equals(p.Key, UntrainedKey, StringComparison.OrdinalIgnoreCase) && string.Equals(p.Value, "true", StringComparison.OrdinalIgnoreCase));
+        return (onnx.ToByteArray(), chosen, untrained);
     }
 
     private static Normalization? ReadNormalization(ModelProto model, string path)

@@ -1,5 +1,7 @@
+using EfficientNet.Batch.Models.Catalogue;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.Models.Tests.Download;
+using EfficientNet.Batch.Models.Weights;
 
 namespace EfficientNet.Batch.Models.Tests.Store;
 
@@ -36,13 +38,15 @@ public sealed class ModelExporterTests : IDisposable
     [Fact]
     public async Task Stored_file_that_no_longer_matches_its_manifest_is_not_exported()
     {
+        // Imported weights (damaged generated weights are generated again rather than refused).
         var store = new ModelStore(_temp.Sub("store"));
-        var model = await store.ResolveAsync("efficientnet_es", 4, CancellationToken.None);
+        var weights = RandomWeights.Generate(ModelCatalogue.Get("efficientnet_es").Architecture, 4);
+        var model = await store.ImportAsync("efficientnet_es", weights, "es.pth", "00", CancellationToken.None);
         await File.WriteAllBytesAsync(model.OnnxPath, [1, 2, 3]);
         var destination = _temp.Sub("out/es.onnx");
 
         await Assert.ThrowsAsync<ModelHashMismatchException>(
-            () => new ModelExporter(store).ExportAsync("efficientnet_es", 4, destination, CancellationToken.None));
+            () => new ModelExporter(store).ExportAsync("efficientnet_es", null, destination, CancellationToken.None));
 
         Assert.Empty(TestFiles.FilesUnder(_temp.Sub("out")));
     }
