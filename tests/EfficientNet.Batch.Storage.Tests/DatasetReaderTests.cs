@@ -62,7 +62,12 @@ public sealed class DatasetReaderTests : IDisposable
 
         Assert.Equal(DatasetKind.Manifest, dataset.Kind);
         Assert.Equal(
-            [new DatasetItem("imgs/b.jpg", 2), new DatasetItem("imgs/a.jpg", 1), new DatasetItem("imgs/b.jpg", 2), new DatasetItem("l'image.png", null)],
+            [
+                new DatasetItem("imgs/b.jpg", 2, LineNumber: 2),
+                new DatasetItem("imgs/a.jpg", 1, LineNumber: 3),
+                new DatasetItem("imgs/b.jpg", 2, LineNumber: 4),
+                new DatasetItem("l'image.png", null, LineNumber: 5),
+            ],
             items);
         Assert.Equal(1, dataset.DuplicatePaths);
         Assert.Equal("file://" + Path.Combine(_root, "set"), dataset.RootLocation);
