@@ -96,20 +96,18 @@ internal sealed class JobOptions
         }
     }
 
-    private static void InRange(CommandResult result, Option<int> option, int min, int max)
-    {
-        // Only a value the user typed (a validator sees 0, not the default, for an option left out).
-        if (result.GetResult(option) is { Implicit: false } && result.GetValue(option) is var value && (value < min || value > max))
-        {
-            result.AddError($"{option.Name} must be between {min} and {max}, not {value}.");
-        }
-    }
+    // Only a value the user typed: a validator sees 0, not the default, for an option left out.
+    private static void InRange(CommandResult result, Option<int> option, int min, int max) =>
+        InRange(result, option.Name, result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : null, min, max);
 
-    private static void InRange(CommandResult result, Option<int?> option, int min, int max)
+    private static void InRange(CommandResult result, Option<int?> option, int min, int max) =>
+        InRange(result, option.Name, result.GetValue(option), min, max);
+
+    private static void InRange(CommandResult result, string name, int? value, int min, int max)
     {
-        if (result.GetValue(option) is { } value && (value < min || value > max))
+        if (value is { } v && (v < min || v > max))
         {
-            result.AddError($"{option.Name} must be between {min} and {max}, not {value}.");
+            result.AddError($"{name} must be between {min} and {max}, not {v}.");
         }
     }
 

@@ -72,7 +72,7 @@ public sealed class ModelIdentityResolver(IStorageResolver storage, IOptions<Mod
 
     // The normalisation workers serve the weights with: the manifest's when it records an override, else the catalogue's.
     private static Preprocessing Served(ModelVariant variant, ModelManifest manifest) =>
-        (manifest.Untrained && manifest.SourceFile is null) || manifest.NormalizationSource is null or NormalizationSource.Catalogue
+        manifest.ServesCatalogueNormalization
             ? Catalogue(variant)
             : new Preprocessing(variant.Resolution, manifest.Normalization, manifest.Mean, manifest.Std);
 }

@@ -1,5 +1,5 @@
-using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Incremental;
+using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
@@ -131,13 +131,9 @@ public sealed partial class JobFinalizer(
     /// and the summary then describes the model by its arch-less id.</summary>
     private async Task<ModelDescription?> DescribeModelAsync(JobRecord record, CancellationToken cancellationToken)
     {
-        if (ModelCatalogue.TryGet(record.Spec.Model, out var zoo))
-        {
-            return ModelDescription.Zoo(zoo);
-        }
-
         try
         {
+            // A zoo id is answered without I/O.
             return await models.FindAsync(record.Spec.Model, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)

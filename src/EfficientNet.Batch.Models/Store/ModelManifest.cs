@@ -45,6 +45,13 @@ public sealed record ModelManifest(
     [JsonIgnore]
     public bool IsCustom => ClassesSha256 is not null;
 
+    /// <summary>The weights are served with the catalogue's normalisation, not the one this manifest records: generated
+    /// weights (untrained, no source file) always are, and so is a manifest that records no override. An imported file
+    /// keeps its override even when its metadata says its weights are untrained.</summary>
+    [JsonIgnore]
+    public bool ServesCatalogueNormalization =>
+        (Untrained && SourceFile is null) || NormalizationSource is null or Store.NormalizationSource.Catalogue;
+
     /// <summary>The custom model this manifest defines, with the names read from its class names file.</summary>
     /// <param name="classesFile">The bytes of <see cref="ClassesFile"/>.</param>
     /// <param name="source">Where the manifest was read (a path or a blob key), named in errors.</param>

@@ -343,9 +343,7 @@ public sealed class ModelStore
 
     private static Normalization ServedNormalization(ModelVariant variant, ModelManifest manifest)
     {
-        // Generated weights (no source file) always use the catalogue's; an imported file keeps its override even when
-        // its metadata says its weights are untrained.
-        if ((manifest.Untrained && manifest.SourceFile is null) || manifest.NormalizationSource is null or NormalizationSource.Catalogue)
+        if (manifest.ServesCatalogueNormalization)
         {
             return variant.Normalization;
         }
