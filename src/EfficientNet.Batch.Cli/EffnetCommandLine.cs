@@ -6,6 +6,9 @@ namespace EfficientNet.Batch.Cli;
 /// <summary>The <c>effnet</c> command tree.</summary>
 public static class EffnetCommandLine
 {
+    /// <summary>The global option that adds the exception's trace to an error line (<see cref="CliErrors"/>).</summary>
+    public const string VerboseOptionName = "--verbose";
+
     public static RootCommand Build()
     {
         var models = new Option<string?>("--models")
@@ -16,6 +19,7 @@ public static class EffnetCommandLine
 
         var root = new RootCommand("EfficientNet.Batch: label large image collections with the EfficientNet zoo.");
         root.Options.Add(models);
+        root.Options.Add(CliErrors.CreateVerboseOption());
         root.Subcommands.Add(RunCommand.Create(models));
         root.Subcommands.Add(ClassifyCommand.Create(models));
         root.Subcommands.Add(EvaluateCommand.Create());

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 
 using var interruption = new Interruption();
 var parse = EffnetCommandLine.Build().Parse(args);
+CliErrors.Verbose = parse.GetValue<bool>(EffnetCommandLine.VerboseOptionName) || CliErrors.VerboseFromEnvironment();
 try
 {
     var exitCode = await parse.InvokeAsync(EffnetCommandLine.InvocationSettings(), interruption.Token);
@@ -12,7 +13,7 @@ try
 catch (OptionsValidationException e)
 {
     // A misconfiguration names the setting; a stack trace would only hide it.
-    Console.Error.WriteLine($"error: invalid configuration: {string.Join(" ", e.Failures)}");
+    CliErrors.Report($"invalid configuration: {string.Join(" ", e.Failures)}", e);
     return ExitCodes.InvalidArguments;
 }
 catch (OperationCanceledException) when (interruption.IsRequested)
@@ -22,7 +23,7 @@ catch (OperationCanceledException) when (interruption.IsRequested)
 }
 catch (Exception e) when (e is not OutOfMemoryException)
 {
-    // What no command expected: a bug. The whole exception, for the report.
+    // What no command expected: a bug. The whole exception, for the report, verbose or not.
     Console.Error.WriteLine($"error: internal error (please report it with what follows): {e}");
     return ExitCodes.JobFailed;
 }

@@ -62,6 +62,7 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<JobDispatcher>();
         builder.Services.TryAddSingleton<ServedModels>();
         builder.Services.AddSingleton<JobFinalizer>();
+        builder.Services.AddSingleton<ShardResultCleanup>();
         builder.Services.AddSingleton<ShardOutcomeRecorder>();
         builder.Services.AddSingleton<JobCancellation>();
         builder.Services.AddSingleton<JobQueries>();

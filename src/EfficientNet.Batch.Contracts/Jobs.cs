@@ -137,7 +137,8 @@ public sealed record ShardClassified(
     string? ExecutionProvider = null,
     Preprocessing? Preprocessing = null,
     string? Precision = null,
-    string? WeightsSha256 = null);
+    string? WeightsSha256 = null,
+    bool Untrained = false);
 
 /// <summary>The normalisation a worker applied (the catalogue's, or an imported model's override).</summary>
 public sealed record Preprocessing(int Resolution, string Normalization, IReadOnlyList<float> Mean, IReadOnlyList<float> Std);

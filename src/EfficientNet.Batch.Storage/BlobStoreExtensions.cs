@@ -22,4 +22,20 @@ public static class BlobStoreExtensions
         }
         while (token is not null);
     }
+
+    /// <summary>Deletes every object under <paramref name="prefix"/> (a folder's prefix ends with '/'), a few at a
+    /// time, and returns how many there were. The listing is read first, so the deletes cannot disturb its paging.</summary>
+    public static async Task<int> DeleteAllAsync(this IBlobStore store, string prefix, CancellationToken cancellationToken, int parallelism = 8)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var keys = new List<string>();
+        await foreach (var entry in store.ListAllAsync(prefix, 1000, cancellationToken))
+        {
+            keys.Add(entry.Key);
+        }
+
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (key, ct) =>
+            await store.DeleteAsync(key, ct));
+        return keys.Count;
+    }
 }

@@ -8,27 +8,21 @@ namespace EfficientNet.Batch.Storage;
 /// file in the destination folder, fsyncs it, and then renames it over the destination with
 /// <see cref="File.Move(string, string, bool)"/>, which is a single atomic rename(2) on POSIX: readers see the old
 /// object or the new one, never a mix, and an open reader keeps reading the version it opened.</para>
-/// <para>The condition check and the rename run under a per-folder lock, so check-then-rename is race-safe across
-/// threads and processes: the lock is an flock(LOCK_EX) on a hidden lock file in that folder, taken by opening it
-/// with <see cref="FileShare.None"/> (.NET maps that to flock on Unix). The kernel drops the lock when the holder
-/// dies, so a crash cannot leave a stale lock. The lock file is never deleted: deleting it would let two processes
-/// hold locks on two different inodes of the same path. (Setting DOTNET_SYSTEM_IO_DISABLEFILELOCKING disables
-/// this and with it the cross-process guarantee.) Only the short check-and-rename step is serialised, not the
-/// content upload.</para>
+/// <para>The condition check and the rename run under a per-folder <see cref="FolderLock"/>, so check-then-rename is
+/// race-safe across threads and processes; only that short step is serialised, not the content upload. No lock file is
+/// left in the folder (on Linux and macOS the folder itself is locked).</para>
+/// <para>A delete that empties a folder removes it, and its emptied parents up to the root, so that deleting a job's
+/// shard results leaves no empty folders behind. A write that finds its folder removed under it creates it again.</para>
 /// <para>The ETag is the last-write time in ticks plus the length. Because the temporary file is renamed, a new
 /// write always carries the temporary file's own timestamp; if it would collide with the replaced object's ETag
 /// (same length, same timestamp at the file system's resolution), the timestamp is nudged forward under the lock.</para>
-/// <para>Temporary and lock files are named <see cref="BlobKey.ReservedSegmentPrefix"/>…, hidden from listings and
+/// <para>Temporary files (and the lock file on Windows) are named <see cref="BlobKey.ReservedSegmentPrefix"/>…, hidden from listings and
 /// refused as keys. Temporary files of a process that crashed mid-write stay behind (hidden) until removed.</para>
 /// </remarks>
 public sealed class FileSystemBlobStore : IBlobStore
 {
-    private const string LockFileName = BlobKey.ReservedSegmentPrefix + ".lock";
     private const string TempFilePrefix = BlobKey.ReservedSegmentPrefix + "-tmp.";
     private const int FileBufferSize = 1 << 16;
-
-    // In-process gate in front of the file lock, so that threads of one process queue instead of polling flock.
-    private static readonly SemaphoreSlim[] FolderGates = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
 
     // Steps tried, smallest first, to make a new ETag differ from the replaced one (covers ns to 2 s timestamp resolution).
     private static readonly TimeSpan[] TimestampNudges =
@@ -127,21 +121,41 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         var path = PathOf(key);
         var folder = Path.GetDirectoryName(path)!;
-        if (!Directory.Exists(folder))
-        {
-            return false;
-        }
 
         // Under the lock, so that a delete cannot slip between another writer's condition check and its rename.
-        using (await FolderLock.AcquireAsync(folder, cancellationToken))
+        using (var folderLock = await FolderLock.AcquireAsync(folder, cancellationToken))
         {
-            if (!File.Exists(path))
+            if (folderLock is null || !File.Exists(path))
             {
                 return false;
             }
 
             File.Delete(path);
-            return true;
+        }
+
+        RemoveEmptyFolders(folder);
+        return true;
+    }
+
+    /// <summary>Removes <paramref name="folder"/> and then each parent below the root, as long as they are empty.</summary>
+    private void RemoveEmptyFolders(string folder)
+    {
+        while (folder.Length > _root.Length && folder.StartsWith(_root, StringComparison.Ordinal))
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: false);
+            }
+            catch (IOException)
+            {
+                return; // not empty (or already gone): nothing above it can be empty either
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return;
+            }
+
+            folder = Path.GetDirectoryName(folder)!;
         }
     }
 
@@ -152,18 +166,9 @@ public sealed class FileSystemBlobStore : IBlobStore
         ThrowIfConditionFails(key, path, condition); // fail fast; the authoritative check is repeated under the lock
 
         var folder = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(folder);
-        var tempPath = Path.Join(folder, TempFilePrefix + Guid.NewGuid().ToString("N"));
+        var (temp, tempPath) = CreateTemporaryFile(folder);
         try
         {
-            var temp = new FileStream(tempPath, new FileStreamOptions
-            {
-                Mode = FileMode.CreateNew,
-                Access = FileAccess.Write,
-                Share = FileShare.None,
-                Options = FileOptions.Asynchronous,
-                BufferSize = FileBufferSize,
-            });
             await using (temp)
             {
                 await writeContent(temp, cancellationToken);
@@ -176,7 +181,9 @@ public sealed class FileSystemBlobStore : IBlobStore
                 reopened.Flush(flushToDisk: true);
             }
 
-            using (await FolderLock.AcquireAsync(folder, cancellationToken))
+            // The folder holds the temporary file, so no delete can have removed it.
+            using (await FolderLock.AcquireAsync(folder, cancellationToken)
+                   ?? throw new IOException($"The folder of '{key}' was removed during the write."))
             {
                 ThrowIfConditionFails(key, path, condition);
                 MakeETagDifferFromReplaced(tempPath, path);
@@ -188,6 +195,31 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             // Only still there when something failed before the rename.
             File.Delete(tempPath);
+        }
+    }
+
+    /// <summary>A new temporary file in <paramref name="folder"/>, creating the folder. A delete that emptied the
+    /// folder may remove it between the two steps; then it is created again.</summary>
+    private static (FileStream Stream, string Path) CreateTemporaryFile(string folder)
+    {
+        var tempPath = Path.Join(folder, TempFilePrefix + Guid.NewGuid().ToString("N"));
+        for (var attempt = 1; ; attempt++)
+        {
+            Directory.CreateDirectory(folder);
+            try
+            {
+                return (new FileStream(tempPath, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    Share = FileShare.None,
+                    Options = FileOptions.Asynchronous,
+                    BufferSize = FileBufferSize,
+                }), tempPath);
+            }
+            catch (DirectoryNotFoundException) when (attempt < 5)
+            {
+            }
         }
     }
 
@@ -255,7 +287,17 @@ public sealed class FileSystemBlobStore : IBlobStore
         // A folder sorts as "name/" so that its keys land exactly where ordinal key order puts them
         // ("a.txt" < "a/b" because '.' < '/', and "a/b" < "a0").
         var children = new List<(string SortKey, FileSystemInfo Info)>();
-        foreach (var info in directory.EnumerateFileSystemInfos("*", ListingOptions))
+        IEnumerable<FileSystemInfo> infos;
+        try
+        {
+            infos = directory.EnumerateFileSystemInfos("*", ListingOptions).ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            yield break; // emptied and removed since its parent was read
+        }
+
+        foreach (var info in infos)
         {
             if (BlobKey.IsReservedName(info.Name))
             {
@@ -321,56 +363,5 @@ public sealed class FileSystemBlobStore : IBlobStore
                && (after is null
                    || string.CompareOrdinal(folderKey, after) > 0
                    || after.StartsWith(folderKey, StringComparison.Ordinal));
-    }
-
-    /// <summary>Exclusive lock on one folder: an in-process gate plus flock on the folder's lock file.</summary>
-    private sealed class FolderLock : IDisposable
-    {
-        private readonly SemaphoreSlim _gate;
-        private readonly FileStream _lockFile;
-
-        private FolderLock(SemaphoreSlim gate, FileStream lockFile)
-        {
-            _gate = gate;
-            _lockFile = lockFile;
-        }
-
-        public static async Task<FolderLock> AcquireAsync(string folder, CancellationToken cancellationToken)
-        {
-            var gate = FolderGates[(StringComparer.Ordinal.GetHashCode(folder) & int.MaxValue) % FolderGates.Length];
-            await gate.WaitAsync(cancellationToken);
-            try
-            {
-                var lockPath = Path.Join(folder, LockFileName);
-                var delayMs = 1;
-                while (true)
-                {
-                    try
-                    {
-                        return new FolderLock(gate, new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
-                    }
-                    catch (IOException e) when (IsHeldElsewhere(e))
-                    {
-                        // Another process holds it; flock has no async wait, so back off and retry.
-                        await Task.Delay(delayMs, cancellationToken);
-                        delayMs = Math.Min(delayMs * 2, 50);
-                    }
-                }
-            }
-            catch
-            {
-                gate.Release();
-                throw;
-            }
-        }
-
-        public void Dispose()
-        {
-            _lockFile.Dispose();
-            _gate.Release();
-        }
-
-        // EWOULDBLOCK (11) from flock on Linux; ERROR_SHARING_VIOLATION on Windows.
-        private static bool IsHeldElsewhere(IOException e) => e.HResult is 11 or 35 or unchecked((int)0x80070020);
     }
 }

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Telemetry;
+using EfficientNet.Batch.Components.Tests.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
 using MassTransit;
@@ -68,15 +71,28 @@ public sealed class CoordinatorFlowTests : IDisposable
     /// <summary>What a worker does for a shard: commit its result lines, then report.</summary>
     private async Task ClassifyAsync(JobRecord job, int shard, string worker = "w1")
     {
+        var message = await CommitShardAsync(job, shard);
+        await Get<ShardOutcomeRecorder>().OnClassifiedAsync(
+            new ShardClassified(job.JobId, shard, "x", message.Images.Count, 0, worker, 0.1), CancellationToken.None);
+    }
+
+    /// <summary>A worker's part of a shard: its result lines, committed under the shard's result name.</summary>
+    private async Task<ClassifyShard> CommitShardAsync(JobRecord job, int shard)
+    {
         var message = _bus.Shards.Single(s => s.JobId == job.JobId && s.ShardIndex == shard);
         var folder = Path.Combine(job.Output, "shards", job.JobId.ToString("N"));
         Directory.CreateDirectory(folder);
         await File.WriteAllLinesAsync(
             Path.Combine(job.Output, message.ResultKey),
             message.Images.Select(i => $$"""{"path":"{{i.Path}}","top":[{"index":1,"name":"goldfish","probability":0.5}]}"""));
-        await Get<ShardOutcomeRecorder>().OnClassifiedAsync(
-            new ShardClassified(job.JobId, shard, "x", message.Images.Count, 0, worker, 0.1), CancellationToken.None);
+        return message;
     }
+
+    /// <summary>The trace context a job submitted by an earlier coordinator process left on its record.</summary>
+    private static ActivityContext EarlierProcessContext() =>
+        new(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+
+    private static string TraceParent(ActivityContext context) => $"00-{context.TraceId}-{context.SpanId}-01";
 
     private Task<JobRecord?> ReadAsync(Guid id) => Get<JobStateStore>().GetAsync(id, CancellationToken.None);
 
@@ -130,6 +146,10 @@ public sealed class CoordinatorFlowTests : IDisposable
         Assert.Equal(5, Lines(done).Distinct().Count());
         Assert.Equal(5, done.Totals!.ImagesOk);
         Assert.Contains(_bus.Completed, c => c.JobId == job.JobId && c.Status == "Completed");
+        // Once completed, the output holds the outputs only: the shard results and their folders are gone.
+        Assert.Equal(
+            ["predictions.jsonl", "summary.json"],
+            Directory.EnumerateFileSystemEntries(job.Output, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -201,6 +221,8 @@ public sealed class CoordinatorFlowTests : IDisposable
         Assert.Equal(2, summary["imagesOk"]!.GetValue<long>());
         Assert.Equal(3, summary["imagesNotClassified"]!.GetValue<long>());
         Assert.Equal(5, summary["imagesPlanned"]!.GetValue<long>());
+        // A cancelled job keeps its committed shard: the next run over this output resumes from it.
+        Assert.True(File.Exists(Path.Combine(job.Output, JobOutputLayout.ResultKey(job.JobId, 0))));
 
         // Idempotent, and late events change nothing.
         Assert.Equal(JobStatus.Cancelled, (await Get<JobCancellation>().CancelAsync(job.JobId, CancellationToken.None)).Status);
@@ -258,6 +280,84 @@ public sealed class CoordinatorFlowTests : IDisposable
 
         Assert.Equal(1, late.Finalized);
         Assert.Equal(JobStatus.Completed, (await ReadAsync(job.JobId))!.Status);
+    }
+
+    [Fact]
+    public async Task A_merge_the_sweep_finishes_after_a_restart_continues_the_trace_the_job_started()
+    {
+        using var spans = new SpanCollector();
+        var job = await DispatchedJobAsync();
+        var state = Get<JobStateStore>();
+        var earlier = EarlierProcessContext();
+        await state.UpdateAsync(job.JobId, r => r with { TraceParent = TraceParent(earlier), TraceState = "effnet=test" }, CancellationToken.None);
+        // The coordinator that recorded the last outcome died before it merged: no shard event will come again.
+        for (var shard = 0; shard < 3; shard++)
+        {
+            var message = await CommitShardAsync(job, shard);
+            await state.WriteShardOutcomeAsync(
+                job.JobId, new ShardOutcome(shard, true, message.Images.Count, 0, "x", "w1", 0.1, null), CancellationToken.None);
+        }
+
+        var swept = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, swept.Finalized);
+        Assert.Equal(JobStatus.Completed, (await ReadAsync(job.JobId))!.Status);
+        var merge = Assert.Single(spans.All, s => s.OperationName == JobTracing.Spans.Merge && s.JobId() == job.JobId.ToString());
+        Assert.Equal(earlier.TraceId, merge.TraceId);
+        Assert.Equal(earlier.SpanId, merge.ParentSpanId);
+        Assert.Equal("effnet=test", merge.TraceStateString);
+        Assert.Equal("Completed", merge.GetTagItem(JobTracing.Tags.Status));
+    }
+
+    [Fact]
+    public async Task A_dispatch_the_sweep_asks_again_for_continues_the_trace_the_job_started()
+    {
+        using var spans = new SpanCollector();
+        var earlier = EarlierProcessContext();
+        var jobId = NewId.NextGuid();
+        // Stored by a coordinator that died before it asked for the dispatch.
+        await Get<JobStateStore>().CreateAsync(
+            new JobRecord
+            {
+                JobId = jobId, Spec = Spec(), Status = JobStatus.Submitted, Output = Path.Combine(_work, "results", jobId.ToString("N")),
+                SubmittedAt = DateTimeOffset.UtcNow.AddMinutes(-1), TraceParent = TraceParent(earlier),
+            },
+            CancellationToken.None);
+
+        var swept = await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+        // What the SubmitJob consumer does with the request.
+        await Get<JobDispatcher>().DispatchAsync(Assert.Single(_bus.DispatchRequests, r => r.JobId == jobId).JobId, CancellationToken.None);
+
+        Assert.Equal(1, swept.DispatchRequested);
+        var ofJob = spans.All.Where(s => s.JobId() == jobId.ToString()).ToList();
+        var recover = Assert.Single(ofJob, s => s.OperationName == JobTracing.Spans.Recover);
+        var dispatch = Assert.Single(ofJob, s => s.OperationName == JobTracing.Spans.Dispatch);
+        Assert.Equal("dispatch", recover.GetTagItem(JobTracing.Tags.RecoveryAction));
+        Assert.All(new[] { recover, dispatch }, s =>
+        {
+            Assert.Equal(earlier.TraceId, s.TraceId);
+            Assert.Equal(earlier.SpanId, s.ParentSpanId);
+        });
+        Assert.Equal(3, dispatch.GetTagItem(JobTracing.Tags.Shards));
+    }
+
+    [Fact]
+    public async Task A_record_stored_before_traces_were_recorded_still_loads_and_merges()
+    {
+        var job = await DispatchedJobAsync();
+        var file = Path.Combine(_work, "state", "jobs", $"{job.JobId:N}.json");
+        var json = JsonNode.Parse(await File.ReadAllTextAsync(file))!.AsObject();
+        json.Remove("traceParent");
+        json.Remove("traceState");
+        await File.WriteAllTextAsync(file, json.ToJsonString());
+
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 1);
+        await ClassifyAsync(job, 2);
+
+        var done = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done!.Status);
+        Assert.Null(done.TraceParent);
     }
 
     [Fact]
@@ -332,10 +432,7 @@ public sealed class CoordinatorFlowTests : IDisposable
 
         Assert.Null(await ReadAsync(job.JobId));
         Assert.Null(Get<JobIndex>().Get(job.JobId));
-        // Only the file store's hidden lock files remain.
-        Assert.DoesNotContain(
-            Directory.EnumerateFiles(job.Output, "*", SearchOption.AllDirectories),
-            f => !Path.GetFileName(f).StartsWith(EfficientNet.Batch.Storage.BlobKey.ReservedSegmentPrefix, StringComparison.Ordinal));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(job.Output, "*", SearchOption.AllDirectories));
         Assert.False(await Get<JobDeletion>().DeleteAsync(job.JobId, outputs: false, CancellationToken.None));
     }
 

@@ -1,5 +1,11 @@
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Inference;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tga;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace EfficientNet.Batch.Components.Tests;
 
@@ -32,6 +38,53 @@ public sealed class ImageBatchClassifierTests(WorkerFixture fixture)
         Assert.Equal("corrupt", run.Records[1].ErrorKind);
         Assert.All(run.Records.Where(r => !r.IsError), r => Assert.Equal(5, r.Top!.Count));
         Assert.Equal(5, reported);
+    }
+
+    [Fact]
+    public async Task Files_cut_short_or_renamed_are_error_records_naming_the_problem_in_every_format()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2);
+        using var _ = sessions;
+        var png = Encoded(new PngEncoder());
+        var gif = Encoded(new GifEncoder());
+        var tga = Encoded(new TgaEncoder());
+        var inputs = new[]
+        {
+            FromFile(fixture.Sample(0)),
+            ImageInput.FromBytes("cut.png", png[..^1]),
+            ImageInput.FromBytes("cut.gif", gif[..(gif.Length / 2)]),
+            ImageInput.FromBytes("cut.tga", tga[..^1]),
+            ImageInput.FromBytes("renamed.jpg", png),
+            ImageInput.FromBytes("whole.png", png),
+        };
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, inputs, 1, null, CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal(
+            [null, "corrupt", "corrupt", "corrupt", "extension-mismatch", null],
+            run.Records.Select(r => r.ErrorKind));
+        Assert.All(run.Records.Skip(1).Take(3), r => Assert.Contains("truncated", r.Error, StringComparison.Ordinal));
+        Assert.Contains("holds a PNG image", run.Records[4].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Inference_MaxImagePixels_makes_a_larger_photo_a_too_large_record()
+    {
+        var (classifier, sessions) = fixture.CreateClassifier(batchSize: 2, maxImagePixels: 10_000);
+        using var _ = sessions;
+
+        var run = await classifier.ClassifyAsync(WorkerFixture.Model, [FromFile(fixture.Sample(0))], 1, null, CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.Equal("too-large", run.Records[0].ErrorKind);
+        Assert.Contains("the limit is 10,000", run.Records[0].Error, StringComparison.Ordinal);
+    }
+
+    private static byte[] Encoded(IImageEncoder encoder)
+    {
+        using var image = new Image<Rgb24>(40, 30, new Rgb24(200, 100, 50));
+        using var output = new MemoryStream();
+        image.Save(output, encoder);
+        return output.ToArray();
     }
 
     [Fact]

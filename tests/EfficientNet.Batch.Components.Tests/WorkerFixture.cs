@@ -39,15 +39,20 @@ public sealed class WorkerFixture : IDisposable
         int batchesInFlight = 3,
         int readAhead = 0,
         long maxImageBytes = 64L * 1024 * 1024,
-        IntraOpSpinning spinning = IntraOpSpinning.Always)
+        IntraOpSpinning spinning = IntraOpSpinning.Always,
+        long maxImagePixels = ImagePreprocessor.DefaultMaxPixels)
     {
-        var inference = Options.Create(new InferenceOptions { Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize, IntraOpSpinning = spinning });
+        var inference = Options.Create(new InferenceOptions
+        {
+            Device = InferenceDevice.Cpu, IntraOpThreads = 1, BatchSize = batchSize, IntraOpSpinning = spinning, MaxImagePixels = maxImagePixels,
+        });
         var worker = Options.Create(new WorkerOptions
         {
             DecodeParallelism = decodeThreads, BatchesInFlight = batchesInFlight, ReadAhead = readAhead, MaxImageBytes = maxImageBytes,
         });
         var sessions = new ModelSessionCache(inference, new ExecutionProviderSelector(), NullLogger<ModelSessionCache>.Instance);
-        return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(), worker, inference), sessions);
+        // As AddWorkerComponents builds it: the preprocessors' pixel limit is Inference:MaxImagePixels.
+        return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(inference.Value.MaxImagePixels), worker, inference), sessions);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

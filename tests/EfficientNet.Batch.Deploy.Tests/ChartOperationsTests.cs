@@ -7,6 +7,8 @@ namespace EfficientNet.Batch.Deploy.Tests;
 /// where configuration changed, threads that follow the CPU limit, scheduling options and KEDA's scale-in.</summary>
 public sealed partial class ChartOperationsTests
 {
+    private const string GpuSizingSection = "## GPU workers: the decode-bound arithmetic";
+
     [Fact]
     public void A_value_of_the_wrong_type_is_refused_naming_the_key()
     {
@@ -75,6 +77,54 @@ public sealed partial class ChartOperationsTests
         Assert.Equal(threads, data["Inference__IntraOpThreads"]);
         Assert.Null(OptionsCatalogue.Instance.ProblemWith("Worker__DecodeParallelism"));
         Assert.Null(OptionsCatalogue.Instance.ProblemWith("Inference__IntraOpThreads"));
+    }
+
+    [Fact]
+    public void Gpu_workers_get_the_cpu_threads_and_batch_size_the_decode_bound_arithmetic_documents()
+    {
+        var documented = GpuWorkerDefaults();
+        Assert.True(documented.Count >= 5, $"only {documented.Count} rows were read from {GpuSizingSection} in docs/benchmarks.md");
+
+        var documents = Helm.Render(Helm.Values(), "worker.gpu.enabled=true");
+        var resources = Container(documents, "-worker").Map("resources");
+        var data = documents.Single("ConfigMap", "-worker").Map("data").Strings();
+        foreach (var (key, value) in documented)
+        {
+            var rendered = key.StartsWith("worker.gpu.resources.", StringComparison.Ordinal)
+                ? resources.Map(key.Split('.')[3]).Text(key.Split('.')[4])
+                : data.GetValueOrDefault(key);
+            Assert.True(value == rendered, $"{key}: docs/benchmarks.md says {value}, the chart renders {rendered ?? "nothing"}");
+        }
+
+        // Decoders take the whole limit; ONNX Runtime's CPU pool, idle while the GPU runs the network, is one thread.
+        Assert.Equal(resources.Map("limits").Text("cpu"), data["Worker__DecodeParallelism"]);
+        Assert.Equal(resources.Map("requests").Text("cpu"), resources.Map("limits").Text("cpu"));
+        Assert.Equal("1", resources.Map("limits").Text("nvidia.com/gpu"));
+        Assert.Equal("Cuda", data["Inference__Device"]);
+        var environment = new Dictionary<string, string>(data, StringComparer.Ordinal)
+        {
+            ["Messaging__RabbitMqUri"] = "amqp://effnet:secret@rabbitmq.example:5672/",
+            ["Storage__AzureConnectionString"] = "UseDevelopmentStorage=true",
+        };
+        Assert.Empty(HostConfiguration.WorkerProblems(environment));
+
+        // CPU workers keep their own: worker.resources, batch 8, nothing derived without a CPU limit.
+        var cpuDocuments = Helm.Render(Helm.Values());
+        Assert.Null(Container(cpuDocuments, "-worker").Map("resources").Map("limits").Find("cpu"));
+        Assert.Equal("8", cpuDocuments.Single("ConfigMap", "-worker").Map("data").Strings()["Inference__BatchSize"]);
+    }
+
+    [Fact]
+    public void A_gpu_worker_cpu_limit_sets_its_decoders_and_worker_config_still_wins()
+    {
+        var data = Helm.Render(
+                Helm.Values(("worker.gpu.resources.requests.cpu", "3500m"), ("worker.gpu.resources.limits.cpu", "3500m"), ("worker.config.Inference__BatchSize", "128")),
+                "worker.gpu.enabled=true")
+            .Single("ConfigMap", "-worker").Map("data").Strings();
+
+        Assert.Equal("3", data["Worker__DecodeParallelism"]);
+        Assert.Equal("1", data["Inference__IntraOpThreads"]);
+        Assert.Equal("128", data["Inference__BatchSize"]);
     }
 
     [Fact]
@@ -155,4 +205,21 @@ public sealed partial class ChartOperationsTests
 
     private static YamlMappingNode PodSpec(IReadOnlyList<YamlMappingNode> documents, string component) =>
         documents.Single("Deployment", component).Map("spec").Map("template").Map("spec");
+
+    private static YamlMappingNode Container(IReadOnlyList<YamlMappingNode> documents, string component) =>
+        (YamlMappingNode)((YamlSequenceNode)PodSpec(documents, component).Find("containers")!).Children[0];
+
+    /// <summary>The table of chart defaults in docs/benchmarks.md's GPU sizing section: (value or setting, default).</summary>
+    private static List<(string Key, string Value)> GpuWorkerDefaults()
+    {
+        var doc = Repository.Read("docs/benchmarks.md");
+        var start = doc.IndexOf(GpuSizingSection, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"docs/benchmarks.md has no section '{GpuSizingSection}'");
+        var end = doc.IndexOf("\n## ", start + GpuSizingSection.Length, StringComparison.Ordinal);
+        var section = doc[start..(end < 0 ? doc.Length : end)];
+        return [.. DefaultRow().Matches(section).Select(m => (m.Groups["key"].Value, m.Groups["value"].Value))];
+    }
+
+    [GeneratedRegex(@"^\| `(?<key>worker\.gpu\.resources\.(requests|limits)\.cpu|[A-Za-z]+__[A-Za-z]+)`[^|]*\| `(?<value>[^`]+)` \|", RegexOptions.Multiline)]
+    private static partial Regex DefaultRow();
 }

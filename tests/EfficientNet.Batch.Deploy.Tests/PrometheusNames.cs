@@ -16,6 +16,9 @@ internal static partial class PrometheusNames
 {
     private static readonly Lazy<IReadOnlyDictionary<string, string>> Emitted = new(Collect);
 
+    /// <summary>PromQL's binary operators and modifiers, which read like metric names.</summary>
+    private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal) { "and", "or", "unless", "bool", "offset", "inf", "nan" };
+
     /// <summary>Every series name the hosts' instruments produce, to the instrument it comes from.</summary>
     public static IReadOnlyDictionary<string, string> Series => Emitted.Value;
 
@@ -44,6 +47,17 @@ internal static partial class PrometheusNames
         // Label names are not metrics: drop selectors ({queue="..."}) and label lists (by (...), on (...), ...) first.
         var metricsOnly = LabelList().Replace(Selector().Replace(promql, ""), "");
         return Identifier().Matches(metricsOnly).Select(m => m.Value).Where(n => prefixes.Any(p => n.StartsWith(p, StringComparison.Ordinal))).Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>Every metric name a PromQL expression reads, whatever its prefix: identifiers that are not functions or
+    /// aggregations (followed by an opening parenthesis), keywords, labels or Grafana variables.</summary>
+    public static IEnumerable<string> Metrics(string promql)
+    {
+        var metricsOnly = LabelList().Replace(Selector().Replace(promql, ""), "");
+        return Identifier().Matches(metricsOnly)
+            .Where(m => !FunctionCall().IsMatch(metricsOnly[(m.Index + m.Length)..]) && !Keywords.Contains(m.Value))
+            .Select(m => m.Value)
+            .Distinct(StringComparer.Ordinal);
     }
 
     private static string Unit(string? unit)
@@ -102,4 +116,7 @@ internal static partial class PrometheusNames
 
     [GeneratedRegex(@"(?<![A-Za-z0-9_:$\.])[a-zA-Z_:][a-zA-Z0-9_:]*")]
     private static partial Regex Identifier();
+
+    [GeneratedRegex(@"^\s*\(")]
+    private static partial Regex FunctionCall();
 }

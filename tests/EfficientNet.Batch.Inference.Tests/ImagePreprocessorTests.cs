@@ -28,6 +28,44 @@ public sealed class ImagePreprocessorTests
     }
 
     [Fact]
+    public void Every_shared_bad_input_but_the_cmyk_photo_fails_with_a_kind_and_a_reason()
+    {
+        var broken = Directory.GetFiles(SharedData.BadInputsDirectory).Where(f => Path.GetFileName(f) != "cmyk.jpg").ToList();
+
+        Assert.NotEmpty(broken);
+        Assert.All(broken, path =>
+        {
+            var error = Assert.Throws<ImageDecodeException>(
+                () => Preprocessor.Preprocess(File.ReadAllBytes(path), new float[Preprocessor.TensorLength], Path.GetFileName(path)));
+            Assert.False(string.IsNullOrWhiteSpace(error.Message), path);
+        });
+    }
+
+    [Fact]
+    public void Every_shared_sample_photo_decodes_under_its_own_name()
+    {
+        var photos = Directory.GetFiles(SharedData.SamplesDirectory, "*.JPEG");
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+        Parallel.ForEach(photos, () => new float[Preprocessor.TensorLength], (path, _, tensor) =>
+        {
+            try
+            {
+                Preprocessor.Preprocess(File.ReadAllBytes(path), tensor, Path.GetFileName(path));
+            }
+            catch (ImageDecodeException exception)
+            {
+                failures.Add($"{Path.GetFileName(path)}: {exception.Message}");
+            }
+
+            return tensor;
+        }, _ => { });
+
+        Assert.Equal(1000, photos.Length);
+        Assert.Empty(failures);
+    }
+
+    [Fact]
     public void Cmyk_jpeg_is_a_valid_image_with_goldfish_colours()
     {
         var tensor = new float[Preprocessor.TensorLength];

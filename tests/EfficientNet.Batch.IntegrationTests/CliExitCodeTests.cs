@@ -129,6 +129,62 @@ public sealed class CliExitCodeTests : IDisposable
         Assert.False(File.Exists(Path.Combine(output, "predictions.csv")), "the earlier run's CSV was left beside the new run");
     }
 
+    [Fact]
+    public Task Status_of_a_job_id_that_is_not_a_guid_is_2() =>
+        AssertExitAsync(2, "not-a-job", "status", "not-a-job", "--coordinator", Unreachable);
+
+    [Fact]
+    public Task Schedules_from_an_unreachable_coordinator_is_5() =>
+        AssertExitAsync(5, "cannot reach the coordinator", "schedules", "list", "--coordinator", Unreachable);
+
+    [Fact]
+    public Task Evaluate_of_predictions_that_do_not_exist_is_2_naming_the_file() =>
+        AssertExitAsync(2, Work("none.jsonl"), "evaluate", Work("none.jsonl"), "--labels", Path.Combine(TestPaths.Samples, "labels.csv"));
+
+    [Fact]
+    public Task Importing_a_file_that_does_not_exist_is_2_naming_it() =>
+        AssertExitAsync(2, Work("none.pth"), "models", "import", Work("none.pth"), "--model", "efficientnet_b0");
+
+    [Fact]
+    public async Task Importing_a_file_that_is_no_checkpoint_is_6()
+    {
+        await File.WriteAllBytesAsync(Work("garbage.pth"), [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 31))]);
+        await AssertExitAsync(6, "garbage.pth", "models", "import", Work("garbage.pth"), "--model", "efficientnet_b0");
+    }
+
+    [Fact]
+    public Task Pulling_a_model_the_zoo_does_not_have_is_2() =>
+        AssertExitAsync(2, "resnet50", "models", "pull", "resnet50");
+
+    [Fact]
+    public Task Bench_over_a_folder_that_does_not_exist_is_2() =>
+        AssertExitAsync(2, Work("no-images"), "bench", "--model", "efficientnet_b0", "--random-weights", "--images", Work("no-images"));
+
+    [Fact]
+    public Task Storage_copy_from_a_source_that_does_not_exist_is_2_and_says_so() =>
+        AssertExitAsync(2, $"SOURCE {Work("no-source")} does not exist", "storage", "copy", Work("no-source"), Work("dest"));
+
+    [Fact]
+    public Task Storage_copy_with_parallelism_0_is_2_naming_the_option() =>
+        AssertExitAsync(2, "--parallelism must be between 1 and 64", "storage", "copy", TestPaths.Samples, Work("dest"), "--parallelism", "0");
+
+    [Fact]
+    public async Task Good_input_is_0_for_classify_evaluate_models_list_and_storage_copy_which_leaves_only_the_copies()
+    {
+        var photos = ThreePhotos();
+        await AssertExitAsync(0, "", ["classify", .. CustomClassesFiles.Photos, "--model", "efficientnet_b0", "--random-weights"]);
+        await AssertExitAsync(0, "", "models", "list");
+        await AssertExitAsync(0, "copied 3 objects", "storage", "copy", photos, Work("copied"));
+        Assert.Equal(
+            Directory.GetFiles(photos).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Directory.EnumerateFileSystemEntries(Work("copied")).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        await AssertExitAsync(0, "", "run", photos, "--model", "efficientnet_b0", "--random-weights", "--out", Work("evaluated"));
+        var labels = Work("labels.csv");
+        await File.WriteAllLinesAsync(labels, ["path,label", .. Directory.GetFiles(photos).Select(p => $"{Path.GetFileName(p)},1")]);
+        await AssertExitAsync(0, "", "evaluate", Path.Combine(Work("evaluated"), "predictions.jsonl"), "--labels", labels);
+    }
+
     private string ThreePhotos()
     {
         var dataset = Directory.CreateDirectory(Work("three")).FullName;

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EfficientNet.Batch.IntegrationTests;
 
-/// <summary><c>effnet jobs list</c>, <c>cancel</c> and <c>status --watch</c> as a user runs them, against a fake
+/// <summary><c>effnet jobs list</c>, <c>cancel</c>, <c>submit --wait</c> and <c>status --watch</c> as a user runs them, against a fake
 /// coordinator that answers the job routes with the shared DTOs as the real one writes them.</summary>
 public sealed class CliJobCommandsTests : IAsyncLifetime
 {
@@ -119,6 +119,39 @@ public sealed class CliJobCommandsTests : IAsyncLifetime
         Assert.Equal(2, _coordinator.Requests.Count(r => r == $"GET /jobs/{Known}"));
         Assert.Contains("progress: Running: 40/100 images", stderr, StringComparison.Ordinal);
         Assert.Contains($"Job {Known} {outcome}", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(JobStatus.Completed, 0)]
+    [InlineData(JobStatus.CompletedWithErrors, 4)]
+    [InlineData(JobStatus.Failed, 1)]
+    public async Task Submit_wait_follows_the_submitted_job_and_exits_with_its_outcome(JobStatus outcome, int expected)
+    {
+        _coordinator.Answers(Known, JobStatus.Running, outcome);
+
+        var (exitCode, stdout, stderr) = await EffnetAsync("submit", "az://datasets/photos", "--model", "efficientnet_b3", "--wait");
+
+        Assert.True(exitCode == expected, $"exit {exitCode}: {stdout}{stderr}");
+        Assert.Equal(["POST /jobs", $"GET /jobs/{Known}", $"GET /jobs/{Known}"], _coordinator.Requests.ToArray());
+        Assert.Contains($"\"jobId\": \"{Known}\"", stdout, StringComparison.Ordinal);
+        Assert.Contains($"Job {Known} {outcome}", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verbose_adds_the_exception_after_the_error_line_from_the_flag_or_the_environment()
+    {
+        string[] command = ["status", Known.ToString(), "--coordinator", "http://127.0.0.1:9"];
+
+        var flag = await Effnet.RunAsync(new Dictionary<string, string>(), [.. command, "--verbose"]);
+        var environment = await Effnet.RunAsync(new Dictionary<string, string> { ["EFFNET_VERBOSE"] = "1" }, command);
+
+        foreach (var (exitCode, _, stderr) in new[] { flag, environment })
+        {
+            Assert.Equal(5, exitCode);
+            Assert.StartsWith("error: cannot reach the coordinator at http://127.0.0.1:9", stderr, StringComparison.Ordinal);
+            Assert.Contains("System.Net.Http.HttpRequestException", stderr, StringComparison.Ordinal);
+            Assert.Contains("   at ", stderr, StringComparison.Ordinal);
+        }
     }
 
     [Theory]

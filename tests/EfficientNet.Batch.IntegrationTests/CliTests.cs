@@ -30,17 +30,24 @@ public sealed class CliTests : IDisposable
             File.Copy(Path.Combine(TestPaths.Samples, row[0]), Path.Combine(dataset, row[0]));
         }
 
+        // One more row lists an image that is not there: it is an error record, and the accuracy section says why it
+        // is missing from the rates.
         var manifest = Path.Combine(dataset, "manifest.csv");
-        File.WriteAllLines(manifest, ["path,label", .. rows.Select(r => $"{r[0]},\"{r[3]}\"")]);
+        File.WriteAllLines(manifest, ["path,label", .. rows.Select(r => $"{r[0]},\"{r[3]}\""), $"gone.JPEG,\"{rows[0][3]}\""]);
         var output = Path.Combine(_work, "out");
 
         var (exitCode, stdout, stderr) = await EffnetAsync("run", manifest, "--model", "efficientnet_b0", "--random-weights", "--out", output);
 
-        Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
-        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!;
-        Assert.Equal(20, summary["evaluation"]!["labelled"]!.GetValue<long>());
+        Assert.True(exitCode == 4, $"exit {exitCode}: {stdout}{stderr}");
+        var evaluation = JsonNode.Parse(File.ReadAllText(Path.Combine(output, "summary.json")))!["evaluation"]!;
+        Assert.Equal((21L, 20L, 1L), (evaluation["labelled"]!.GetValue<long>(), evaluation["evaluated"]!.GetValue<long>(), evaluation["errors"]!.GetValue<long>()));
+        Assert.Equal(1, evaluation["errorsByKind"]!["not-found"]!.GetValue<long>());
         var labels = File.ReadAllLines(Path.Combine(output, "predictions.jsonl")).Select(l => JsonNode.Parse(l)!["label"]!.GetValue<int>());
-        Assert.Equal(rows.Select(r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)), labels);
+        Assert.Equal(rows.Select(r => int.Parse(r[1], System.Globalization.CultureInfo.InvariantCulture)).Append(int.Parse(rows[0][1], System.Globalization.CultureInfo.InvariantCulture)), labels);
+        // After the job, the output folder holds its outputs only: no shard results, state or lock files.
+        Assert.Equal(
+            ["changes.jsonl", "predictions.jsonl", "summary.json"],
+            Directory.EnumerateFileSystemEntries(output).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -57,6 +64,33 @@ public sealed class CliTests : IDisposable
         Assert.True(exitCode == 1, $"exit {exitCode}: {stdout}{stderr}");
         Assert.Contains("line 2: class index 5000 is out of range 0..999", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Untrained_weights_exported_and_imported_again_are_still_called_untrained_by_classify_and_run()
+    {
+        var onnx = Path.Combine(_work, "untrained.onnx");
+        var photos = Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).Take(2).ToArray();
+        var dataset = Directory.CreateDirectory(Path.Combine(_work, "two")).FullName;
+        foreach (var photo in photos)
+        {
+            File.Copy(photo, Path.Combine(dataset, Path.GetFileName(photo)));
+        }
+
+        Assert.Equal(0, (await EffnetAsync("models", "export", "--model", "efficientnet_b0", "--random-weights", "--seed", "3", "--out", onnx)).ExitCode);
+        Assert.Equal(0, (await EffnetAsync("models", "import", onnx, "--model", "efficientnet_b0")).ExitCode);
+
+        var classify = await EffnetAsync(["classify", .. photos, "--model", "efficientnet_b0"]);
+        var run = await EffnetAsync("run", dataset, "--model", "efficientnet_b0", "--out", Path.Combine(_work, "untrained-out"));
+
+        foreach (var (exitCode, stdout, stderr) in new[] { classify, run })
+        {
+            Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
+            Assert.Contains("warning: the stored weights of efficientnet_b0 are UNTRAINED", stderr, StringComparison.Ordinal);
+        }
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(_work, "untrained-out", "summary.json")))!;
+        Assert.True(summary["untrained"]!.GetValue<bool>(), "summary.json calls stored untrained weights trained");
     }
 
     [Fact]

@@ -52,8 +52,8 @@ public sealed class EmbeddedRescoreTests : IDisposable
         Assert.Equal(20, Incremental(output)["reused"]!.GetValue<long>());
         Assert.Equal(predictions, File.ReadAllText(Path.Combine(output, "predictions.jsonl")));
         Assert.Contains("20 reused", second.Out, StringComparison.Ordinal);
-        // One run's shard results remain, not one folder per run.
-        Assert.Single(Directory.GetDirectories(Path.Combine(output, "shards")));
+        // No run's shard results remain once it has completed: not one folder per run, not even one.
+        Assert.False(Directory.Exists(Path.Combine(output, "shards")), "a completed run left its shard results behind");
 
         var full = await Effnet.RunAsync(Environment, [.. run, "--full"]);
         Assert.True(full.ExitCode == 0, full.Error);
@@ -106,6 +106,8 @@ public sealed class EmbeddedRescoreTests : IDisposable
         var incremental = Incremental(output);
         Assert.Equal(committed, incremental["reused"]!.GetValue<long>());
         Assert.Equal(images - committed, incremental["classified"]!.GetValue<long>());
+        // The killed run's shards are merged into the resumed run's outputs, and then removed with its own.
+        Assert.False(Directory.Exists(Path.Combine(output, "shards")), "the interrupted run's shard results were left behind");
     }
 
     private static List<string> CommittedShards(string output)

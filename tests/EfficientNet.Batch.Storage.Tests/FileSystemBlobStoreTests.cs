@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace EfficientNet.Batch.Storage.Tests;
 
 public sealed class FileSystemBlobStoreTests : BlobStoreContract
@@ -20,17 +22,70 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract
     public async Task A_write_waits_while_another_process_holds_the_folder_lock()
     {
         await WriteTextAsync("jobs/state.json", "v1");
-        // flock is per open file: this handle stands in for another process holding the lock.
-        var foreignLock = new FileStream(Path.Combine(_root, "jobs", ".~effnet.lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var folder = Path.Combine(_root, "jobs");
+        // util-linux flock(1) locks the folder itself, as FolderLock does: a real second process holding the lock.
+        using var holder = Process.Start(new ProcessStartInfo("flock", ["--exclusive", folder, "sh", "-c", "echo locked; read line"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        })!;
+        Assert.Equal("locked", await holder.StandardOutput.ReadLineAsync());
 
         var write = WriteTextAsync("jobs/state.json", "v2");
         await Task.Delay(300);
         Assert.False(write.IsCompleted, "the write went ahead while the folder was locked");
         Assert.Equal("v1", await ReadTextAsync("jobs/state.json"));
 
-        await foreignLock.DisposeAsync();
+        await holder.StandardInput.WriteLineAsync("release");
+        await holder.WaitForExitAsync();
         await write.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("v2", await ReadTextAsync("jobs/state.json"));
+    }
+
+    [Fact]
+    public async Task Writes_and_deletes_leave_no_lock_or_temporary_files_in_the_folder()
+    {
+        await WriteTextAsync("copy/a.jpg", "a");
+        await Store.WriteAsync("copy/a.jpg", new MemoryStream("b"u8.ToArray()), WriteCondition.Matches((await Store.GetPropertiesAsync("copy/a.jpg", Ct))!.ETag), Ct);
+        await WriteTextAsync("copy/b.jpg", "b");
+        Assert.True(await Store.DeleteAsync("copy/b.jpg", Ct));
+
+        Assert.Equal(["a.jpg"], Directory.GetFileSystemEntries(Path.Combine(_root, "copy")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Deleting_the_last_object_of_a_folder_removes_the_emptied_folders_but_not_the_root()
+    {
+        await WriteTextAsync("keep.txt", "k");
+        await WriteTextAsync("shards/job/shard-000000.jsonl", "0");
+        await WriteTextAsync("shards/job/shard-000001.jsonl", "1");
+
+        Assert.True(await Store.DeleteAsync("shards/job/shard-000000.jsonl", Ct));
+        Assert.True(Directory.Exists(Path.Combine(_root, "shards", "job")), "a folder that still holds an object stays");
+        Assert.True(await Store.DeleteAsync("shards/job/shard-000001.jsonl", Ct));
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(_root).Select(Path.GetFileName));
+
+        Assert.True(await Store.DeleteAsync("keep.txt", Ct));
+        Assert.True(Directory.Exists(_root), "the store's root is the location itself and stays");
+
+        // A removed folder is simply created again by the next write.
+        await WriteTextAsync("shards/job/shard-000000.jsonl", "again");
+        Assert.Equal("again", await ReadTextAsync("shards/job/shard-000000.jsonl"));
+        Assert.False(await Store.DeleteAsync("gone/never.txt", Ct));
+    }
+
+    [Fact]
+    public async Task Writes_and_deletes_racing_in_one_folder_all_complete()
+    {
+        // Deletes that empty the folder remove it while other writes are creating it again.
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+        {
+            var key = $"race/deep/{i % 4}.txt";
+            await WriteTextAsync(key, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await Store.DeleteAsync(key, ct);
+        });
+
+        Assert.Empty(await ListAllKeysAsync("race/"));
     }
 
     [Fact]

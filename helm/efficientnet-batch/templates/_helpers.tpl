@@ -125,9 +125,16 @@ Coordinator__AllowedOutputs__{{ $i }}: {{ $root | quote }}
 {{- end }}
 {{- end }}
 
-{{/* The worker's CPU limit in whole CPUs (at least 1, rounded down), or empty when resources.limits.cpu is unset. */}}
+{{/* The worker container's resources before the GPU is added: worker.gpu.resources on GPU workers (sized by the
+decode-bound arithmetic in docs/benchmarks.md), worker.resources on CPU workers. */}}
+{{- define "effnet.worker.resources" -}}
+{{- $resources := ternary .Values.worker.gpu.resources .Values.worker.resources .Values.worker.gpu.enabled }}
+{{- toYaml ($resources | default dict) }}
+{{- end }}
+
+{{/* The worker's CPU limit in whole CPUs (at least 1, rounded down), or empty when its limits.cpu is unset. */}}
 {{- define "effnet.worker.cpuLimit" -}}
-{{- $cpu := toString (dig "limits" "cpu" "" (.Values.worker.resources | default dict)) }}
+{{- $cpu := toString (dig "limits" "cpu" "" (include "effnet.worker.resources" . | fromYaml)) }}
 {{- if $cpu }}
 {{- if hasSuffix "m" $cpu }}
 {{- max 1 (div (atoi (trimSuffix "m" $cpu)) 1000) }}

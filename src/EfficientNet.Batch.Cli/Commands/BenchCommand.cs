@@ -96,7 +96,7 @@ internal static class BenchCommand
         }
         catch (OptionsValidationException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.InvalidArguments;
         }
 
@@ -107,12 +107,12 @@ internal static class BenchCommand
         }
         catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.ModelUnavailable;
         }
         catch (Exception e) when (e is DirectoryNotFoundException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.InvalidArguments;
         }
 

@@ -75,11 +75,17 @@ internal static class ClassifyCommand
         ClassificationRun run;
         try
         {
+            if (!randomWeights)
+            {
+                WeightsOnFirstUse.WarnIfUntrained(
+                    await host.Services.GetRequiredService<ModelStore>().ResolveAsync(variant.Id, null, cancellationToken), variant.Id, randomWeights);
+            }
+
             run = await classifier.ClassifyAsync(new ModelRef(variant.Id, randomWeights, seed), inputs, top, null, cancellationToken);
         }
         catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.ModelUnavailable;
         }
 

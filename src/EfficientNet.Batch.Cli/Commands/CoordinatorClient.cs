@@ -66,22 +66,22 @@ internal sealed class CoordinatorClient : IDisposable
         }
         catch (CoordinatorErrorException e)
         {
-            Console.Error.WriteLine($"error: the coordinator answered {(int)e.Status} {e.Reason}: {e.Problem}");
+            CliErrors.Report($"the coordinator answered {(int)e.Status} {e.Reason}: {e.Problem}", e);
             return (int)e.Status < 500 ? ExitCodes.InvalidArguments : ExitCodes.ServerError;
         }
         catch (HttpRequestException e)
         {
-            Console.Error.WriteLine($"error: cannot reach the coordinator at {baseUrl}: {e.Message}");
+            CliErrors.Report($"cannot reach the coordinator at {baseUrl}: {e.Message}", e);
             return ExitCodes.ServerError;
         }
         catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
         {
-            Console.Error.WriteLine($"error: cannot reach the coordinator at {baseUrl}: no answer within {RequestTimeout.TotalSeconds:F0} s.");
+            CliErrors.Report($"cannot reach the coordinator at {baseUrl}: no answer within {RequestTimeout.TotalSeconds:F0} s.", e);
             return ExitCodes.ServerError;
         }
         catch (JsonException e)
         {
-            Console.Error.WriteLine($"error: the coordinator at {baseUrl} answered what this effnet cannot read: {e.Message}");
+            CliErrors.Report($"the coordinator at {baseUrl} answered what this effnet cannot read: {e.Message}", e);
             return ExitCodes.ServerError;
         }
     }
@@ -92,6 +92,15 @@ internal sealed class CoordinatorClient : IDisposable
         using var response = await SendAsync(method, path, body, cancellationToken);
         Console.Out.WriteLine(Indent(await response.Content.ReadAsStringAsync(cancellationToken)));
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Sends a request, prints the answer's JSON, indented, and returns it read as <typeparamref name="T"/>.</summary>
+    public async Task<T> PrintAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(method, path, body, cancellationToken);
+        var json = await response.Content.ReadAsStringAsync(cancellationToken);
+        Console.Out.WriteLine(Indent(json));
+        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new JsonException($"{method} {path} answered an empty body.");
     }
 
     /// <summary>Sends a request whose answer has no body worth printing (e.g. a 204).</summary>

@@ -54,7 +54,7 @@ internal static class EvaluateCommand
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or ClassNamesException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.InvalidArguments;
         }
 
@@ -168,7 +168,7 @@ internal static class EvaluateCommand
         summary.AddRow("calibration error (ECE)", result.ExpectedCalibrationError.ToString("0.0000", CultureInfo.InvariantCulture));
         summary.AddRow("records", Count(evaluation.Records));
         summary.AddRow("labelled / evaluated", $"{Count(result.Labelled)} / {Count(result.Evaluated)}");
-        summary.AddRow("labelled errors (not evaluated)", Count(result.Errors));
+        summary.AddRow("labelled errors (not evaluated)", result.Errors == 0 ? Count(0) : $"{Count(result.Errors)} ({result.DescribeErrors()})");
         summary.AddRow("unlabelled records", Count(evaluation.Unlabelled));
         summary.AddRow("labels missing from predictions", Count(evaluation.MissingFromPredictions));
         AnsiConsole.Write(summary);

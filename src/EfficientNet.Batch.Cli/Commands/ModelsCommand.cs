@@ -177,9 +177,20 @@ internal static class ModelsCommand
 
             var store = Store(parse, models);
             var importer = new CheckpointImporter(store);
-            var imported = classesPath is null
-                ? await importer.ImportFileAsync(parse.GetRequiredValue(model), path, null, chosen, ct)
-                : await importer.ImportCustomFileAsync(parse.GetRequiredValue(model), archName!, Path.GetFullPath(classesPath), path, null, chosen, ct);
+            ResolvedModel imported;
+            try
+            {
+                imported = classesPath is null
+                    ? await importer.ImportFileAsync(parse.GetRequiredValue(model), path, null, chosen, ct)
+                    : await importer.ImportCustomFileAsync(parse.GetRequiredValue(model), archName!, Path.GetFullPath(classesPath), path, null, chosen, ct);
+            }
+            catch (Exception e) when (e is CheckpointFormatException or CheckpointMismatchException or OnnxModelRejectedException)
+            {
+                // The reader's reason does not know the file's name; the user needs both.
+                CliErrors.Report($"{path}: {e.Message}", e);
+                return ExitCodes.CheckpointRejected;
+            }
+
             Console.Out.WriteLine($"imported {imported.Variant.Id}: {imported.WeightsDescription}");
             var standard = imported.Variant.DefaultNormalization;
             var whose = imported.Variant.IsCustom ? $"the default for {imported.Variant.Arch}" : "the catalogue's";
@@ -223,9 +234,7 @@ internal static class ModelsCommand
                 return ExitCodes.Ok;
             }
 
-            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-            http.DefaultRequestHeaders.UserAgent.ParseAdd("effnet");
-            var puller = new ModelPuller(new CheckpointDownloader(http), new CheckpointImporter(store), store, CheckpointMirror.Resolve(parse.GetValue(mirror)));
+            using var puller = ModelPuller.Create(store, CheckpointMirror.Resolve(parse.GetValue(mirror)));
             var explicitUrls = parse.GetValue(urls) ?? [];
             var pulled = await PullProgressDisplay.RunAsync(reporter => explicitUrls.Length == 0
                 ? puller.PullAsync(variant.Id, reporter, ct)
@@ -269,7 +278,7 @@ internal static class ModelsCommand
         }
         catch (Exception e) when (ExitCodeFor(e) is { } code)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return code;
         }
     }

@@ -222,12 +222,12 @@ internal static class RunCommand
         catch (OutputConflictException e) when (e.Conflict.Job is null)
         {
             var state = services.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation;
-            Console.Error.WriteLine($"error: --out {spec.Output} contains the temporary state of this run ({state}); choose another output folder.");
+            CliErrors.Report($"--out {spec.Output} contains the temporary state of this run ({state}); choose another output folder.", e);
             return ExitCodes.InvalidArguments;
         }
         catch (OutputConflictException e)
         {
-            Console.Error.WriteLine($"error: {e.Conflict.Message}");
+            CliErrors.Report(e.Conflict.Message, e);
             return ExitCodes.InvalidArguments;
         }
 
@@ -262,18 +262,14 @@ internal static class RunCommand
         try
         {
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);
-            if (resolved.Untrained && !spec.RandomWeights)
-            {
-                // Imported from a file whose metadata says its weights were generated (an export of --random-weights).
-                Console.Error.WriteLine($"warning: the stored weights of {spec.Model} are UNTRAINED ({resolved.WeightsDescription}); the labels are meaningless.");
-            }
+            WeightsOnFirstUse.WarnIfUntrained(resolved, spec.Model, spec.RandomWeights);
 
             services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
             return null;
         }
         catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            CliErrors.Report(e.Message, e);
             return ExitCodes.ModelUnavailable;
         }
     }

@@ -22,14 +22,17 @@ internal static class StatusCommand
         {
             var path = $"jobs/{parse.GetRequiredValue(job)}";
             return CoordinatorClient.RunAsync(parse.GetRequiredValue(coordinator), parse.GetValue(apiKey), client => parse.GetValue(watch)
-                ? WatchAsync(client, path, ct)
+                ? WatchAsync(client, parse.GetRequiredValue(job), ct)
                 : client.PrintAsync(HttpMethod.Get, path, null, ct));
         });
         return command;
     }
 
-    private static async Task<int> WatchAsync(CoordinatorClient client, string path, CancellationToken cancellationToken)
+    /// <summary>Follows a job until it ends, prints its outcome and returns the exit code for it (<c>status --watch</c>,
+    /// <c>submit --wait</c>).</summary>
+    public static async Task<int> WatchAsync(CoordinatorClient client, Guid jobId, CancellationToken cancellationToken)
     {
+        var path = $"jobs/{jobId}";
         var final = await ProgressDisplay.WaitAsync(
             async () => ProgressReading.Of(await client.GetAsync<JobView>(path, cancellationToken)),
             WatchInterval,

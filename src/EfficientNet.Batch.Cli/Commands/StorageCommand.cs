@@ -9,12 +9,20 @@ namespace EfficientNet.Batch.Cli.Commands;
 internal static class StorageCommand
 {
     private const int PageSize = 1000;
+    private const int MaxParallelism = 64;
 
     public static Command Create()
     {
         var source = new Argument<string>("SOURCE") { Description = "Location to copy from (az://container/prefix, a folder or a file)." };
         var destination = new Argument<string>("DEST") { Description = "Location to copy to." };
         var parallelism = new Option<int>("--parallelism") { Description = "Objects copied at once.", DefaultValueFactory = _ => 8 };
+        parallelism.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > MaxParallelism)
+            {
+                result.AddError($"--parallelism must be between 1 and {MaxParallelism}.");
+            }
+        });
         var copy = new Command("copy", "Copy every object under SOURCE to DEST, keeping relative paths.") { source, destination, parallelism };
         copy.SetAction(async (parse, ct) =>
         {
@@ -30,13 +38,22 @@ internal static class StorageCommand
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
-                Console.Error.WriteLine($"error: {e.Message}");
+                CliErrors.Report(e.Message, e);
                 return ExitCodes.InvalidArguments;
             }
 
             var copied = await CopyAsync(from, to, parse.GetValue(parallelism), ct);
+            if (copied.Objects == 0)
+            {
+                var shown = parse.GetRequiredValue(source);
+                CliErrors.Report(StorageLocation.Parse(shown).Scheme == StorageScheme.Azure || Path.Exists(shown)
+                    ? $"SOURCE {shown} holds nothing to copy ({from.Describe()} is empty)."
+                    : $"SOURCE {shown} does not exist.");
+                return ExitCodes.InvalidArguments;
+            }
+
             Console.Error.WriteLine($"copied {copied.Objects} objects, {copied.Bytes:N0} bytes, to {to.Describe()}");
-            return copied.Objects > 0 ? ExitCodes.Ok : ExitCodes.InvalidArguments;
+            return ExitCodes.Ok;
         });
         return new Command("storage", "Move data between local folders and blob storage.") { copy };
     }
@@ -59,7 +76,7 @@ internal static class StorageCommand
         }
 
         long bytes = 0;
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism), CancellationToken = cancellationToken }, async (entry, ct) =>
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (entry, ct) =>
         {
             await using var input = await from.Store.OpenReadAsync(entry.Key, ct);
             var written = await to.Store.CommitAsync(to.KeyFor(entry.Relative), (output, c) => input.CopyToAsync(output, c), ct);

@@ -16,9 +16,7 @@ internal static class WeightsOnFirstUse
         }
 
         Console.Error.WriteLine($"Weights for {modelId} are not in {store.Root}: pulling the checkpoint (first use).");
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
-        http.DefaultRequestHeaders.UserAgent.ParseAdd("effnet");
-        var puller = new ModelPuller(new CheckpointDownloader(http), new CheckpointImporter(store), store, CheckpointMirror.Resolve(null));
+        using var puller = ModelPuller.Create(store, CheckpointMirror.Resolve(null));
         using var acquirer = new ModelAcquirer(store, puller);
         try
         {
@@ -28,8 +26,18 @@ internal static class WeightsOnFirstUse
         }
         catch (ModelDownloadFailedException e)
         {
-            Console.Error.WriteLine($"error: {e.Message} For an untrained smoke test, pass --random-weights.");
+            CliErrors.Report($"{e.Message} For an untrained smoke test, pass --random-weights.", e);
             return ExitCodes.ModelUnavailable;
+        }
+    }
+
+    /// <summary>Stored weights whose provenance says they were generated (an export of <c>--random-weights</c>,
+    /// imported again) give meaningless labels: say so, as <c>--random-weights</c> itself does.</summary>
+    public static void WarnIfUntrained(ResolvedModel resolved, string modelId, bool randomWeights)
+    {
+        if (resolved.Untrained && !randomWeights)
+        {
+            Console.Error.WriteLine($"warning: the stored weights of {modelId} are UNTRAINED ({resolved.WeightsDescription}); the labels are meaningless.");
         }
     }
 }

@@ -17,7 +17,17 @@ public sealed record EvaluationResult(
     double ExpectedCalibrationError,
     IReadOnlyList<ClassMetrics> PerClass,
     IReadOnlyList<ConfusedPair> MostConfused,
-    IReadOnlyList<CalibrationBin> Calibration);
+    IReadOnlyList<CalibrationBin> Calibration)
+{
+    /// <summary>The <see cref="Errors"/> by error kind, e.g. <c>not-found</c> for an image the manifest lists that is
+    /// not there, <c>corrupt</c> for one that cannot be decoded: why labelled images are missing from the rates.</summary>
+    public IReadOnlyDictionary<string, long> ErrorsByKind { get; init; } = new Dictionary<string, long>();
+
+    /// <summary><see cref="ErrorsByKind"/> as text, most frequent first: <c>2 not-found, 1 corrupt</c>; empty when none.</summary>
+    public string DescribeErrors() => string.Join(", ", ErrorsByKind
+        .OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal)
+        .Select(k => $"{k.Value:N0} {k.Key}"));
+}
 
 /// <summary>One class: how many images had it as label (<see cref="Support"/>), how many were predicted as it, and
 /// how many of those agreed, counting classified images only. Accuracy equals recall (per-class accuracy over the

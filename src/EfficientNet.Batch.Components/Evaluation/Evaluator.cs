@@ -27,6 +27,9 @@ public sealed class Evaluator(IReadOnlyList<string> classNames, int confusedPair
 
     private const int Decimals = 4;
 
+    /// <summary>The most distinct error kinds counted in <see cref="EvaluationResult.ErrorsByKind"/>.</summary>
+    private const int MaxErrorKinds = 32;
+
     private readonly IReadOnlyList<string> _classNames = classNames ?? throw new ArgumentNullException(nameof(classNames));
     private readonly int _confusedPairs = confusedPairs >= 0
         ? confusedPairs
@@ -37,6 +40,7 @@ public sealed class Evaluator(IReadOnlyList<string> classNames, int confusedPair
 
     private readonly Dictionary<int, ClassTally> _classes = [];
     private readonly Dictionary<(int Actual, int Predicted), PairTally> _confusions = [];
+    private readonly Dictionary<string, long> _errorKinds = new(StringComparer.Ordinal);
 
     // Names the records gave classes beyond the list (bounded by the number of classes).
     private readonly Dictionary<int, string> _namesSeen = [];
@@ -75,6 +79,13 @@ public sealed class Evaluator(IReadOnlyList<string> classNames, int confusedPair
         if (record.IsError || record.Top is not { Count: > 0 } top)
         {
             _errors++;
+            var kind = record.ErrorKind ?? (record.IsError ? "error" : "no-classes");
+            // Kinds are a short fixed vocabulary; a record from elsewhere cannot grow this without bound.
+            if (_errorKinds.ContainsKey(kind) || _errorKinds.Count < MaxErrorKinds)
+            {
+                _errorKinds[kind] = _errorKinds.GetValueOrDefault(kind) + 1;
+            }
+
             return;
         }
 
@@ -165,7 +176,10 @@ public sealed class Evaluator(IReadOnlyList<string> classNames, int confusedPair
             ExpectedCalibrationError: Round(calibrationError),
             perClass,
             mostConfused,
-            calibration);
+            calibration)
+        {
+            ErrorsByKind = new Dictionary<string, long>(_errorKinds, StringComparer.Ordinal),
+        };
     }
 
     private ClassTally Tally(int index)

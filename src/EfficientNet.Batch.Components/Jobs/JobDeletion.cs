@@ -27,15 +27,7 @@ public sealed partial class JobDeletion(JobStateStore state, IStorageResolver st
         {
             var output = storage.Resolve(record.Output);
             var folder = record.OutputTakenOverBy is null ? output.Prefix : output.KeyFor(JobOutputLayout.ShardsFolder(jobId));
-            var keys = new List<string>();
-            await foreach (var entry in output.Store.ListAllAsync(folder.Length == 0 ? "" : folder + "/", 1000, cancellationToken))
-            {
-                keys.Add(entry.Key);
-            }
-
-            await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (key, ct) =>
-                await output.Store.DeleteAsync(key, ct));
-            removed = keys.Count;
+            removed = await output.Store.DeleteAllAsync(folder.Length == 0 ? "" : folder + "/", cancellationToken);
         }
 
         await state.DeleteAsync(jobId, cancellationToken);

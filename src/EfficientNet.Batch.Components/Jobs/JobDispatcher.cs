@@ -57,6 +57,7 @@ public sealed partial class JobDispatcher(
             return;
         }
 
+        using var activity = JobTracing.StartPhase(JobTracing.Spans.Dispatch, record);
         if (record.Status == JobStatus.Cancelling)
         {
             await finalizer.TryFinalizeAsync(jobId, cancellationToken);
@@ -71,16 +72,16 @@ public sealed partial class JobDispatcher(
         catch (DatasetException e)
         {
             LogDatasetFailed(jobId, e.Message);
+            JobTracing.Fail(activity, e.Message);
             await FailAsync(jobId, e.Message, cancellationToken);
             return;
         }
 
         if (record.PlannedAt is not null && listing.Images.Count != record.ImageCount)
         {
-            await FailAsync(
-                jobId,
-                $"The dataset changed while the job was being dispatched: {record.ImageCount} images were planned, {listing.Images.Count} are listed now. Submit the job again.",
-                cancellationToken);
+            var changed = $"The dataset changed while the job was being dispatched: {record.ImageCount} images were planned, {listing.Images.Count} are listed now. Submit the job again.";
+            JobTracing.Fail(activity, changed);
+            await FailAsync(jobId, changed, cancellationToken);
             return;
         }
 
@@ -97,6 +98,8 @@ public sealed partial class JobDispatcher(
         await incremental.WritePlannedRunAsync(
             record, reuse is null ? await identities.ResolveAsync(record.Spec, cancellationToken) : reuse.Identity, record.PlannedAt ?? now, cancellationToken);
         var plan = ShardPlanner.Plan(images, record.Spec.ShardSize);
+        activity?.SetTag(JobTracing.Tags.Shards, plan.Count);
+        activity?.SetTag(JobTracing.Tags.Images, listing.Images.Count);
         record = await state.UpdateAsync(
             jobId,
             r => r.IsTerminal || r.Status == JobStatus.Cancelling

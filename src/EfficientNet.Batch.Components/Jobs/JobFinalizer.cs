@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Telemetry;
@@ -14,7 +15,9 @@ namespace EfficientNet.Batch.Components.Jobs;
 /// A running job is merged once every shard has a durable outcome; a cancelled one once every shard reported or the
 /// cancel grace period passed, with the shards committed so far. A merge lease, renewed while merging, keeps two
 /// coordinators from merging the same job, and a dead coordinator's lease is taken over after
-/// <see cref="CoordinatorOptions.FinalizeLeaseTimeout"/>.
+/// <see cref="CoordinatorOptions.FinalizeLeaseTimeout"/>. A completed job's working files are then removed
+/// (<see cref="ShardResultCleanup"/>) before <c>JobCompleted</c> is published, so whoever waits for that event finds
+/// the outputs only.
 /// </summary>
 public sealed partial class JobFinalizer(
     JobStateStore state,
@@ -24,6 +27,7 @@ public sealed partial class JobFinalizer(
     IOptions<CoordinatorOptions> options,
     IOptions<CostOptions> cost,
     ServedModels models,
+    ShardResultCleanup cleanup,
     TimeProvider clock,
     ILogger<JobFinalizer> logger)
 {
@@ -65,7 +69,9 @@ public sealed partial class JobFinalizer(
         var heartbeat = RenewWhileMergingAsync(jobId, renewal.Token);
         try
         {
-            await FinalizeAsync(record, outcomes, cancelling, cancellationToken);
+            // The record read before the lease carries the job's trace context (set at submission, never changed).
+            using var activity = JobTracing.StartPhase(JobTracing.Spans.Merge, record);
+            await FinalizeAsync(record, outcomes, cancelling, activity, cancellationToken);
         }
         finally
         {
@@ -78,8 +84,9 @@ public sealed partial class JobFinalizer(
         return true;
     }
 
-    private async Task FinalizeAsync(JobRecord record, List<ShardOutcome> outcomes, bool cancelling, CancellationToken cancellationToken)
+    private async Task FinalizeAsync(JobRecord record, List<ShardOutcome> outcomes, bool cancelling, Activity? activity, CancellationToken cancellationToken)
     {
+        activity?.SetTag(JobTracing.Tags.Shards, record.ShardCount);
         var jobId = record.JobId;
         var expected = cancelling
             ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) + (record.Incremental?.Reused ?? 0)
@@ -95,6 +102,8 @@ public sealed partial class JobFinalizer(
         catch (MergeCountException e)
         {
             LogMergeFailed(jobId, e.Message);
+            activity?.SetTag(JobTracing.Tags.Status, nameof(JobStatus.Failed));
+            JobTracing.Fail(activity, e.Message);
             var failedAt = clock.GetUtcNow();
             await state.UpdateAsync(
                 jobId,
@@ -118,6 +127,10 @@ public sealed partial class JobFinalizer(
         var totals = new JobTotals(
             outcomes.Count(o => o.Succeeded), outcomes.Count(o => !o.Succeeded), skipped, statistics.Ok, statistics.Failed, summary.ImagesNotClassified);
         await state.UpdateAsync(jobId, r => r.IsTerminal ? r : r with { Status = status, CompletedAt = completedAt, Totals = totals }, cancellationToken);
+        await cleanup.RemoveAsync(record, status, cancellationToken);
+        activity?.SetTag(JobTracing.Tags.Status, status.ToString());
+        activity?.SetTag(JobTracing.Tags.ImagesOk, statistics.Ok);
+        activity?.SetTag(JobTracing.Tags.ImagesFailed, statistics.Failed);
 
         await events.PublishAsync(
             new JobCompleted(jobId, status.ToString(), summary.Predictions, JobOutputLayout.SummaryLocation(record), statistics.Ok, statistics.Failed, summary.WallSeconds),

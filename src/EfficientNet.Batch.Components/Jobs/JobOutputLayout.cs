@@ -11,7 +11,10 @@ public static class JobOutputLayout
     public const string SummaryName = "summary.json";
     public const string ChangesName = "changes.jsonl";
 
-    public static string ShardsFolder(Guid jobId) => $"shards/{jobId:N}";
+    /// <summary>The folder of every job's working files under an output location.</summary>
+    public const string ShardsRoot = "shards";
+
+    public static string ShardsFolder(Guid jobId) => $"{ShardsRoot}/{jobId:N}";
 
     /// <summary>A worker's result for one shard.</summary>
     public static string ResultKey(Guid jobId, int shardIndex) => $"{ShardsFolder(jobId)}/shard-{shardIndex:D6}.jsonl";

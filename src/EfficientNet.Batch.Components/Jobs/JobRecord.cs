@@ -65,6 +65,15 @@ public sealed record JobRecord
     /// <summary>The location the job's image paths are relative to (set when the dataset is listed).</summary>
     public string? DatasetRoot { get; init; }
 
+    /// <summary>The W3C <c>traceparent</c> of the job's root span (<see cref="Telemetry.JobTracing.Spans.Submit"/>), so
+    /// that what runs later — the dispatch, the merge triggered by whichever shard event comes last, a sweep's recovery
+    /// after a restart — joins the job's one trace instead of starting another. Null for jobs stored before traces
+    /// were recorded, or submitted while no tracer listened.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that goes with <see cref="TraceParent"/>, when there is one.</summary>
+    public string? TraceState { get; init; }
+
     public bool IsTerminal => Status.IsTerminal();
 }
 
@@ -85,7 +94,8 @@ public sealed record ShardOutcome(
     string? ExecutionProvider = null,
     Preprocessing? Preprocessing = null,
     string? Precision = null,
-    string? WeightsSha256 = null);
+    string? WeightsSha256 = null,
+    bool Untrained = false);
 
 /// <summary>Marks which coordinator merges a job, so two coordinators never merge the same job at once. The holder
 /// renews <see cref="RenewedAt"/> while it merges; a lease not renewed for the lease timeout belongs to a dead one.</summary>

@@ -218,14 +218,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     /// <summary>Removes everything stored about a job (record, shard outcomes, lease).</summary>
     public async Task DeleteAsync(Guid jobId, CancellationToken cancellationToken)
     {
-        var keys = new List<string>();
-        await foreach (var entry in store.ListAllAsync(Join($"shards/{jobId:N}/"), PageSize, cancellationToken))
-        {
-            keys.Add(entry.Key);
-        }
-
-        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (key, ct) =>
-            await store.DeleteAsync(key, ct));
+        await store.DeleteAllAsync(Join($"shards/{jobId:N}/"), cancellationToken);
         await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
         await store.DeleteAsync(RecordKey(jobId), cancellationToken);
         index.Remove(jobId);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
 using Microsoft.Extensions.Logging;
@@ -32,8 +34,25 @@ public sealed partial class JobSubmission(
     /// <see cref="JobLimitsOptions.MaxConcurrentJobsPerIdentity"/> unfinished jobs.</summary>
     /// <param name="origin">Where the job comes from when not submitted directly: its schedule and due time, and the
     /// previous run an incremental job reuses.</param>
+    /// <remarks>The whole submission is the job's root span, whose context the record keeps (<see cref="JobTracing"/>).</remarks>
     public async Task<JobRecord> SubmitAsync(
         Guid jobId, JobSpec spec, bool overwrite, CancellationToken cancellationToken, string? submittedBy = null, JobOrigin? origin = null)
+    {
+        using var activity = JobTracing.StartSubmit(jobId, spec, origin?.ScheduleId);
+        try
+        {
+            return await SubmitTracedAsync(jobId, spec, overwrite, submittedBy, origin, activity, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            JobTracing.Fail(activity, e.Message);
+            throw;
+        }
+    }
+
+    /// <summary>The submission proper, under the job's root span <paramref name="activity"/> (null when nothing listens).</summary>
+    private async Task<JobRecord> SubmitTracedAsync(
+        Guid jobId, JobSpec spec, bool overwrite, string? submittedBy, JobOrigin? origin, Activity? activity, CancellationToken cancellationToken)
     {
         var errors = await validator.ValidateAsync(spec, cancellationToken);
         if (errors.Count > 0)
@@ -73,6 +92,8 @@ public sealed partial class JobSubmission(
                 DueAt = origin?.DueAt,
                 BaselineJobId = origin?.BaselineJobId,
                 BaselineLocation = origin?.BaselineLocation,
+                TraceParent = activity?.Id,
+                TraceState = activity?.TraceStateString,
             };
             await state.CreateAsync(record, cancellationToken);
             foreach (var previous in ownership.TakenOver(output, jobs))
@@ -105,6 +126,7 @@ public sealed partial class JobSubmission(
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             // Whatever the broker does (down, blocked, refusing), the job is stored: it is dispatched later, not lost.
+            Activity.Current?.AddEvent(new ActivityEvent(JobTracing.Events.DispatchDeferred));
             LogDispatchDeferred(record.JobId, options.Value.SubmitTimeout.TotalSeconds, e.GetType().Name, e.Message);
             return false;
         }

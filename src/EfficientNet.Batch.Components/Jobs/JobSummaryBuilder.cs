@@ -41,7 +41,8 @@ public static class JobSummaryBuilder
                     ? new SummaryModel(id, arch, flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std)
                     : new SummaryModel(id, arch, flavour, 0, "unknown", [], []),
             Weights = weights,
-            Untrained = job.Spec.RandomWeights,
+            // Random weights asked for, or stored weights whose provenance says they were generated (reported by workers).
+            Untrained = job.Spec.RandomWeights || outcomes.Any(o => o.Untrained),
             ExecutionProviders = Distinct(outcomes.Select(o => o.ExecutionProvider)),
             Precisions = Distinct(outcomes.Select(o => o.Precision)),
             Dataset = job.Spec.Dataset,

@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts.Api;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -62,7 +63,7 @@ public sealed partial class JobSweeper(
                     continue;
                 }
 
-                if (await submission.RequestDispatchAsync(job, cancellationToken))
+                if (await RequestDispatchAgainAsync(job, cancellationToken))
                 {
                     requested++;
                 }
@@ -91,6 +92,16 @@ public sealed partial class JobSweeper(
         }
 
         return new SweepResult(requested, finalized, deleted);
+    }
+
+    /// <summary>Asks again for a job's dispatch inside a span of the job's own trace, so that the request message, and
+    /// the dispatch it leads to, carry the trace the job started at submission. (A merge the sweep finishes needs no such
+    /// span: <see cref="JobFinalizer"/> starts its merge span under the job's context itself, and only when it merges.)</summary>
+    private async Task<bool> RequestDispatchAgainAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        using var activity = JobTracing.StartPhase(JobTracing.Spans.Recover, job);
+        activity?.SetTag(JobTracing.Tags.RecoveryAction, "dispatch");
+        return await submission.RequestDispatchAsync(job, cancellationToken);
     }
 
     private async Task<bool> AllShardsDoneAsync(JobRecord job, CancellationToken cancellationToken)

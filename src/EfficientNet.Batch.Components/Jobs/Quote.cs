@@ -13,9 +13,12 @@ public static class Quote
             return "(null)";
         }
 
-        var text = value.Length <= MaxLength ? value : $"{value[..MaxLength]}… ({value.Length} characters)";
-        return "'" + text + "'";
+        return "'" + Bounded(value) + "'";
     }
+
+    /// <summary>A user's input cut to a bounded length, unquoted (a span attribute).</summary>
+    public static string Bounded(string value) =>
+        value.Length <= MaxLength ? value : $"{value[..MaxLength]}… ({value.Length} characters)";
 
     /// <summary>A message that may contain user input (an exception's), cut to a bounded length.</summary>
     public static string Message(string message) =>

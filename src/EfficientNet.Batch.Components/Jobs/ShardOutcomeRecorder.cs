@@ -20,7 +20,7 @@ public sealed partial class ShardOutcomeRecorder(
     {
         var outcome = new ShardOutcome(
             message.ShardIndex, true, message.ImagesOk, message.ImagesFailed, message.ResultLocation, message.Worker, message.Seconds, null,
-            message.Weights, message.ExecutionProvider, message.Preprocessing, message.Precision, message.WeightsSha256);
+            message.Weights, message.ExecutionProvider, message.Preprocessing, message.Precision, message.WeightsSha256, message.Untrained);
         return RecordAsync(message.JobId, outcome, cancellationToken);
     }
 

@@ -336,7 +336,7 @@ public static class ReportRenderer
             Card($"Top-{evaluation.TopK} accuracy", Percent(evaluation.Top5), null, null);
             Card("Expected calibration error", evaluation.ExpectedCalibrationError.ToString("0.0000", CultureInfo.InvariantCulture), null,
                 $"over {N(Math.Min(evaluation.Calibration.Count, ReportLimits.CalibrationBins))} confidence bins");
-            Card("Labelled", N(evaluation.Labelled), evaluation.Errors > 0 ? "warn" : null, evaluation.Errors > 0 ? $"{N(evaluation.Errors)} could not be classified" : null);
+            Card("Labelled", N(evaluation.Labelled), evaluation.Errors > 0 ? "warn" : null, evaluation.Errors > 0 ? $"{N(evaluation.Errors)} not evaluated: {evaluation.DescribeErrors()}" : null);
             Raw("</div>\n");
             Calibration(evaluation.Calibration);
             PerClass(evaluation.PerClass);

@@ -266,7 +266,7 @@ public sealed class ImageBatchClassifier(
                         _fingerprints[item.Index] = Fingerprints.Complete(input.Listed, encoded.Bytes.Span);
                     }
 
-                    preprocessor.Preprocess(encoded.Bytes, item.Batch.Tensor.Image(item.Slot));
+                    preprocessor.Preprocess(encoded.Bytes, item.Batch.Tensor.Image(item.Slot), input.Path);
                     BatchMetrics.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     if (_thumbnails is not null)
                     {
@@ -300,9 +300,9 @@ public sealed class ImageBatchClassifier(
                 var images = batch.Images;
                 if (images > 0)
                 {
-                    using (var activity = BatchMetrics.ActivitySource.StartActivity("effnet.inference"))
+                    using (var activity = BatchMetrics.ActivitySource.StartActivity(JobTracing.Spans.Inference))
                     {
-                        activity?.SetTag("effnet.batch.size", images);
+                        activity?.SetTag(JobTracing.Tags.BatchSize, images);
                         var started = Stopwatch.GetTimestamp();
                         if (pauseDecoding)
                         {

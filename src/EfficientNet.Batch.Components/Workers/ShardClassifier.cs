@@ -19,10 +19,13 @@ public sealed class ShardClassifier(
 {
     public async Task<ShardClassified> ClassifyAsync(ClassifyShard shard, CancellationToken cancellationToken)
     {
-        using var activity = BatchMetrics.ActivitySource.StartActivity("effnet.shard.classify");
-        activity?.SetTag("effnet.job.id", shard.JobId);
-        activity?.SetTag("effnet.shard.index", shard.ShardIndex);
-        activity?.SetTag("effnet.model.id", shard.Model.ModelId);
+        // A child of MassTransit's consume span, which continues the coordinator's trace from the message headers:
+        // the shard is part of its job's one trace (JobTracing).
+        using var activity = BatchMetrics.ActivitySource.StartActivity(JobTracing.Spans.ShardClassify);
+        activity?.SetTag(JobTracing.Tags.JobId, shard.JobId.ToString());
+        activity?.SetTag(JobTracing.Tags.ShardIndex, shard.ShardIndex);
+        activity?.SetTag(JobTracing.Tags.ShardImages, shard.Images.Count);
+        activity?.SetTag(JobTracing.Tags.ModelId, shard.Model.ModelId);
         var started = Stopwatch.GetTimestamp();
 
         await sharedModels.EnsureLocalAsync(shard.Model, cancellationToken);
@@ -56,7 +59,8 @@ public sealed class ShardClassifier(
             run.ExecutionProvider,
             new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std),
             run.Precision.ToString(),
-            run.Model.OnnxSha256);
+            run.Model.OnnxSha256,
+            run.Model.Untrained);
     }
 }
 

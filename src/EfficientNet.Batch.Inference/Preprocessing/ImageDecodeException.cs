@@ -15,6 +15,9 @@ public static class ImageDecodeErrorKind
     /// <summary>Declared dimensions above the pixel limit (decompression bombs); rejected before decoding.</summary>
     public const string TooLarge = "too-large";
 
+    /// <summary>The content is an image of another format than the file name's extension says (a renamed file).</summary>
+    public const string ExtensionMismatch = "extension-mismatch";
+
     /// <summary>Valid file using a feature the decoder does not implement.</summary>
     public const string Unsupported = "unsupported";
 }

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
@@ -79,9 +78,13 @@ public sealed class ImagePreprocessor
         return Preprocess(bytes.Bytes, destinationChw.Span);
     }
 
-    /// <summary>Preprocesses one encoded image into <paramref name="destinationChw"/> (3 · R · R floats, R, G, B planes).</summary>
+    /// <summary>
+    /// Preprocesses one encoded image into <paramref name="destinationChw"/> (3 · R · R floats, R, G, B planes). Before
+    /// any pixel buffer exists, the file must be whole (<see cref="ImageIntegrity"/>), declare a size within
+    /// <see cref="MaxPixels"/>, and, when <paramref name="fileName"/> is given, be the format its extension names.
+    /// </summary>
     /// <exception cref="ImageDecodeException">The bytes are not a usable image.</exception>
-    public PreprocessedImage Preprocess(ReadOnlyMemory<byte> encoded, Span<float> destinationChw)
+    public PreprocessedImage Preprocess(ReadOnlyMemory<byte> encoded, Span<float> destinationChw, string? fileName = null)
     {
         if (destinationChw.Length < TensorLength)
         {
@@ -93,13 +96,17 @@ public sealed class ImagePreprocessor
             throw new ImageDecodeException(ImageDecodeErrorKind.Empty, "The image file is empty (0 bytes).");
         }
 
-        using var stream = OpenReadOnly(encoded);
-        var format = Identify(stream);
-        if (format is JpegFormat && JpegTruncation.IsTruncated(encoded.Span))
+        var format = Image.DetectFormat(_configuration, encoded.Span) ?? throw UnknownFormat(encoded.Length, null);
+        if (ImageIntegrity.FindExtensionMismatch(_configuration, fileName, format) is { } mismatch)
         {
-            throw new ImageDecodeException(
-                ImageDecodeErrorKind.Corrupt,
-                $"corrupt: truncated JPEG ({encoded.Length} bytes end before the end-of-image marker).");
+            throw new ImageDecodeException(ImageDecodeErrorKind.ExtensionMismatch, $"{mismatch}.");
+        }
+
+        using var stream = OpenReadOnly(encoded);
+        Identify(stream, format, encoded.Span);
+        if (ImageIntegrity.FindDamage(format, encoded.Span) is { } damage)
+        {
+            throw Corrupt(damage, null);
         }
 
         stream.Position = 0;
@@ -114,14 +121,14 @@ public sealed class ImagePreprocessor
             ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
             : new MemoryStream(encoded.ToArray(), writable: false);
 
-    // Reads only the header: a 69-byte PNG can declare 50000 × 50000 pixels (7.5 GB decoded).
-    private IImageFormat Identify(MemoryStream stream)
+    // Reads the header, not the pixels: a 69-byte PNG can declare 50000 × 50000 pixels (7.5 GB decoded). Runs before
+    // the structural checks, so that a bomb is reported as too large even when it is also cut short.
+    private void Identify(MemoryStream stream, IImageFormat format, ReadOnlySpan<byte> encoded)
     {
         IImageInfo? info;
-        IImageFormat? format;
         try
         {
-            info = Image.Identify(_configuration, stream, out format);
+            info = Image.Identify(_configuration, stream);
         }
         catch (UnknownImageFormatException exception)
         {
@@ -129,10 +136,11 @@ public sealed class ImagePreprocessor
         }
         catch (Exception exception) when (IsDecoderFailure(exception))
         {
-            throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: unreadable image header ({exception.Message}).", exception);
+            // The structural check usually says why in the user's terms ("truncated"), rather than the decoder's.
+            throw Corrupt(ImageIntegrity.FindDamage(format, encoded) ?? $"unreadable {format.Name} header ({exception.Message})", exception);
         }
 
-        if (info is null || format is null)
+        if (info is null)
         {
             throw UnknownFormat(stream.Length, null);
         }
@@ -149,8 +157,6 @@ public sealed class ImagePreprocessor
                 ImageDecodeErrorKind.TooLarge,
                 $"too large: the {format.Name} header declares {info.Width}x{info.Height} = {pixels:N0} pixels; the limit is {MaxPixels:N0}.");
         }
-
-        return format;
     }
 
     private Image<Rgb24> Decode(MemoryStream stream, IImageFormat format)
@@ -205,6 +211,9 @@ public sealed class ImagePreprocessor
     // errors); every one of them means this image is unusable, which the caller records per image.
     private static bool IsDecoderFailure(Exception exception) =>
         exception is not (OperationCanceledException or OutOfMemoryException or ImageDecodeException);
+
+    private static ImageDecodeException Corrupt(string damage, Exception? inner) =>
+        new(ImageDecodeErrorKind.Corrupt, $"corrupt: {damage}.", inner);
 
     private static ImageDecodeException UnknownFormat(long length, Exception? inner) =>
         new(ImageDecodeErrorKind.UnknownFormat, $"unknown format: the {length} bytes are not an image format the decoder recognises (JPEG, PNG, GIF, BMP, TGA, TIFF, WebP, PBM).", inner);

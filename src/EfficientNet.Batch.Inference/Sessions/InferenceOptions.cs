@@ -92,7 +92,8 @@ public sealed class InferenceOptions
 
     /// <summary>Images per ONNX Runtime call. 8 is the fastest on CPU (measured with <c>effnet bench</c>, b0 on 2 cores:
     /// pipeline 198-205 images/s at 8 against 173-182 at 16 and 161 at 32, see docs/benchmarks.md); GPU nodes want larger
-    /// batches (not measured here: start at 32 and run <c>effnet bench --batch-size</c> on the node).</summary>
+    /// batches (not measured here: the chart's GPU workers start at 64, from published GPU figures in docs/benchmarks.md;
+    /// run <c>effnet bench --batch-size</c> on the node).</summary>
     [Range(1, 1024)]
     public int BatchSize { get; set; } = 8;
 

@@ -9,14 +9,16 @@ public enum DownloadFailure
     /// <summary>The server answered with a non-success status.</summary>
     HttpStatus,
 
-    /// <summary>The body ended early or the connection broke mid-way (Content-Length not reached).</summary>
+    /// <summary>The body ended early, the connection broke mid-way or no bytes came for the stall timeout
+    /// (<see cref="CheckpointDownloadSettings.StallTimeout"/>). The bytes so far may be kept to resume.</summary>
     Interrupted,
 
     /// <summary>The file arrived but its SHA-256 does not start with the 8 hex digits in its name.</summary>
     HashMismatch,
 }
 
-/// <summary>One checkpoint URL could not be downloaded intact. Nothing of it is left on disk.</summary>
+/// <summary>One checkpoint URL could not be downloaded intact. Nothing of it is left on disk, except the bytes of an
+/// interrupted body the server lets a later attempt resume (a partial file in the staging directory).</summary>
 public sealed class CheckpointDownloadException : Exception
 {
     public CheckpointDownloadException(Uri url, DownloadFailure failure, string reason, Exception? innerException = null)

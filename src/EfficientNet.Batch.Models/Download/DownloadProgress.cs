@@ -1,4 +1,5 @@
 namespace EfficientNet.Batch.Models.Download;
 
-/// <summary>Bytes received so far, and the total when the server sent a Content-Length.</summary>
+/// <summary>Bytes of the file on disk so far (a resumed download starts at the length of what an earlier attempt kept;
+/// it drops to 0 when the server makes the download start over), and the whole file's length when the server told it.</summary>
 public readonly record struct DownloadProgress(long BytesReceived, long? TotalBytes);

@@ -139,6 +139,11 @@ public sealed class EvaluatorTests
         var result = evaluator.Result();
 
         Assert.Equal((4L, 1L, 3L, 1.0), (result.Labelled, result.Evaluated, result.Errors, result.Top1));
+        // Why each labelled image is missing from the rates: an image listed but not found is named as such.
+        Assert.Equal(
+            new Dictionary<string, long> { ["corrupt"] = 1, ["not-found"] = 1, ["no-classes"] = 1 },
+            result.ErrorsByKind);
+        Assert.Equal("1 corrupt, 1 no-classes, 1 not-found", result.DescribeErrors());
         Assert.Equal(1, evaluator.Unlabelled);
         var fox = Assert.Single(result.PerClass);
         Assert.Equal((2, 1L, 1L), (fox.Index, fox.Support, fox.Predicted));

@@ -25,7 +25,7 @@ public sealed class ModelPullerTests : IAsyncLifetime
     }
 
     private ModelPuller Puller(Uri? mirror = null) =>
-        new(new CheckpointDownloader(_http), new CheckpointImporter(_store), _store, mirror);
+        new(new CheckpointDownloader(_http, TestSettings.Fast), new CheckpointImporter(_store), _store, mirror);
 
     [Fact]
     public async Task Pull_skips_a_missing_and_a_mismatched_checkpoint_then_imports_a_real_one()
@@ -82,17 +82,22 @@ public sealed class ModelPullerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Interrupted_download_falls_back_to_the_next_url()
+    public async Task Interrupted_download_is_tried_again_then_falls_back_to_the_next_url()
     {
         var name = TestFiles.HonestName("efficientnet_es_test", TestCheckpoints.Es);
+        // No validator: each try starts over, and each is cut short again.
         _server.ServeCutShort("first/" + name, TestCheckpoints.Es, sentBytes: 4096);
         _server.Serve("second/" + name, TestCheckpoints.Es);
+        var reporter = new RecordingPullReporter();
 
         var model = await Puller().PullFromAsync(
-            "efficientnet_es", [_server.UrlOf("first/" + name), _server.UrlOf("second/" + name)], null, CancellationToken.None);
+            "efficientnet_es", [_server.UrlOf("first/" + name), _server.UrlOf("second/" + name)], reporter, CancellationToken.None);
 
         Assert.True(File.Exists(model.OnnxPath));
-        Assert.Equal(["/first/" + name, "/second/" + name], _server.RequestedPaths);
+        Assert.Equal([.. Enumerable.Repeat("/first/" + name, 1 + TestSettings.Fast.Resumes), "/second/" + name], _server.RequestedPaths);
+        Assert.Equal(["start 1/2", "resume 1/3", "resume 2/3", "resume 3/3", "failed", "start 2/2", "import", "ok"],
+            reporter.Events.Select(e => e.Split(' ')[0] is "start" or "resume" ? string.Join(' ', e.Split(' ')[..2]) : e.Split(' ')[0]));
+        Assert.EndsWith("(gave up after 3 resumes)", reporter.Events[4], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -134,21 +139,66 @@ public sealed class ModelPullerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Pull_deletes_temp_files_abandoned_by_killed_processes_but_not_recent_ones()
+    public async Task Pull_deletes_files_abandoned_by_killed_processes_but_not_recent_ones()
     {
         var puller = Puller();
         Directory.CreateDirectory(puller.StagingDirectory);
-        var abandoned = Path.Combine(puller.StagingDirectory, ".old.pth.1.tmp");
-        var recent = Path.Combine(puller.StagingDirectory, ".new.pth.2.tmp");
-        await File.WriteAllBytesAsync(abandoned, [1]);
-        await File.WriteAllBytesAsync(recent, [2]);
-        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow - ModelPuller.AbandonedAfter - TimeSpan.FromHours(1));
+        var old = DateTime.UtcNow - ModelPuller.AbandonedAfter - TimeSpan.FromHours(1);
+        var abandoned = await StageAsync(".old.pth.1.tmp", old);
+        var recent = await StageAsync(".new.pth.2.tmp", null);
+        var abandonedPartial = await StageAsync(".old-12345678.pth.0123456789abcdef.partial", old);
+        var abandonedSidecar = await StageAsync(".old-12345678.pth.0123456789abcdef.partial.json", old);
+        // A download that has run for more than a day: its sidecar was written at the start, its bytes are fresh.
+        var livePartial = await StageAsync(".live-12345678.pth.fedcba9876543210.partial", null);
+        var liveSidecar = await StageAsync(".live-12345678.pth.fedcba9876543210.partial.json", old);
 
         await Assert.ThrowsAsync<ModelDownloadFailedException>(
             () => puller.PullFromAsync("efficientnet_es", [_server.UrlOf("gone-12345678.pth")], null, CancellationToken.None));
 
         Assert.False(File.Exists(abandoned));
         Assert.True(File.Exists(recent));
+        Assert.False(File.Exists(abandonedPartial));
+        Assert.False(File.Exists(abandonedSidecar));
+        Assert.True(File.Exists(livePartial));
+        Assert.True(File.Exists(liveSidecar));
+
+        async Task<string> StageAsync(string name, DateTime? lastWrite)
+        {
+            var path = Path.Combine(puller.StagingDirectory, name);
+            await File.WriteAllBytesAsync(path, [1]);
+            if (lastWrite is { } time)
+            {
+                File.SetLastWriteTimeUtc(path, time);
+            }
+
+            return path;
+        }
+    }
+
+    [Fact]
+    public void Both_commands_get_a_puller_with_the_same_patient_settings_and_no_overall_timeout()
+    {
+        // `models pull` and first use in `run`/`classify` both call ModelPuller.Create(store, mirror).
+        using var pull = ModelPuller.Create(_store, new Uri(_server.BaseUrl, "mirror/"));
+        using var firstUse = ModelPuller.Create(_store, null);
+
+        Assert.Equal(CheckpointDownloadSettings.Default, pull.Settings);
+        Assert.Equal(CheckpointDownloadSettings.Default, firstUse.Settings);
+        Assert.Equal(TimeSpan.FromSeconds(60), CheckpointDownloadSettings.Default.ResponseTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(60), CheckpointDownloadSettings.Default.StallTimeout);
+        Assert.Equal(3, CheckpointDownloadSettings.Default.Resumes);
+        foreach (var puller in new[] { pull, firstUse })
+        {
+            Assert.Equal(Timeout.InfiniteTimeSpan, puller.Downloader.Http.Timeout);
+            Assert.Equal("effnet", puller.Downloader.Http.DefaultRequestHeaders.UserAgent.ToString());
+        }
+    }
+
+    [Fact]
+    public void Settings_with_a_timeout_that_is_not_positive_are_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(
+            () => ModelPuller.Create(_store, null, CheckpointDownloadSettings.Default with { StallTimeout = TimeSpan.Zero }));
     }
 
     private async Task<string> WriteAsync(string name, byte[] bytes)

@@ -29,6 +29,19 @@ internal static class TestFiles
         Directory.Exists(directory) ? Directory.GetFiles(directory, "*", SearchOption.AllDirectories) : [];
 }
 
+/// <summary>Download settings for tests: resumes without a pause, timeouts short but loose enough for a busy machine
+/// (tests of the timeouts themselves set theirs in the hundreds of milliseconds).</summary>
+internal static class TestSettings
+{
+    public static EfficientNet.Batch.Models.Download.CheckpointDownloadSettings Fast { get; } = new()
+    {
+        ResponseTimeout = TimeSpan.FromSeconds(5),
+        StallTimeout = TimeSpan.FromSeconds(2),
+        Resumes = 3,
+        ResumeDelay = TimeSpan.Zero,
+    };
+}
+
 /// <summary>A unique temp directory removed on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
 {
@@ -55,6 +68,8 @@ internal sealed class RecordingPullReporter : EfficientNet.Batch.Models.Download
     public void Report(EfficientNet.Batch.Models.Download.DownloadProgress value) => Progress.Add(value);
 
     public void AttemptStarted(Uri url, int attempt, int attempts) => Events.Add($"start {attempt}/{attempts} {url.AbsolutePath}");
+
+    public void Resuming(Uri url, int resume, int resumes, string reason) => Events.Add($"resume {resume}/{resumes} {url.AbsolutePath}: {reason}");
 
     public void Importing(Uri url) => Events.Add($"import {url.AbsolutePath}");
 
