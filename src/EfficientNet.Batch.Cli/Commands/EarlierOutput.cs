@@ -14,8 +14,6 @@ namespace EfficientNet.Batch.Cli.Commands;
 /// </summary>
 internal static class EarlierOutput
 {
-    private const string ShardsFolder = "shards";
-
     /// <returns>Why the folder cannot be used, or null when it can (after clearing it for <paramref name="overwrite"/>).</returns>
     public static string? Check(string directory, string shownAs, string model, bool overwrite)
     {
@@ -36,7 +34,7 @@ internal static class EarlierOutput
 
         var outputs = OutputNames();
         var earlierModel = SummaryModel(directory);
-        var isRun = earlierModel is not null || entries.Contains(ShardsFolder, StringComparer.Ordinal);
+        var isRun = earlierModel is not null || entries.Contains(JobOutputLayout.ShardsRoot, StringComparer.Ordinal);
         var sameModel = earlierModel is null || string.Equals(earlierModel, ModelCatalogue.CanonicalId(model), StringComparison.Ordinal);
         if (isRun && sameModel && !overwrite)
         {
@@ -73,7 +71,7 @@ internal static class EarlierOutput
         using var formats = new ServiceCollection().AddOutputFormats().BuildServiceProvider();
         return new HashSet<string>(
             formats.GetServices<IOutputFormat>().Select(f => f.FileName)
-                .Concat([JobOutputLayout.SummaryName, JobOutputLayout.PredictionsName, JobOutputLayout.ChangesName, ShardsFolder]),
+                .Concat([JobOutputLayout.SummaryName, JobOutputLayout.PredictionsName, JobOutputLayout.ChangesName, JobOutputLayout.ShardsRoot]),
             StringComparer.Ordinal);
     }
 

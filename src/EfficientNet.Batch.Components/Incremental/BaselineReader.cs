@@ -93,9 +93,10 @@ public sealed class BaselineReader(IStorageResolver storage, JobStateStore state
     {
         var output = storage.Resolve(location);
         var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        await foreach (var entry in output.Store.ListAllAsync(output.KeyFor("shards/"), 5000, cancellationToken))
+        var shardsPrefix = output.KeyFor(JobOutputLayout.ShardsRoot) + "/";
+        await foreach (var entry in output.Store.ListAllAsync(shardsPrefix, 5000, cancellationToken))
         {
-            var relative = entry.Key[output.KeyFor("shards/").Length..];
+            var relative = entry.Key[shardsPrefix.Length..];
             var slash = relative.IndexOf('/');
             if (slash <= 0)
             {
