@@ -35,6 +35,11 @@ RUN rm /app/libonnxruntime_providers_cuda.so /app/libonnxruntime_providers_tenso
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS aspnet
 
 FROM aspnet AS cpu
+# libjpeg-turbo's TurboJPEG decodes the JPEGs (Inference:JpegDecoder): OpenCV's pixels, about 2x ImageSharp's speed. The
+# package is libturbojpeg on Ubuntu (libturbojpeg0 on Debian); both install libturbojpeg.so.0.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libturbojpeg \
+    && rm -rf /var/lib/apt/lists/*
 # The model store; a volume mounted here starts with this folder's owner, so the non-root user can write to it.
 RUN mkdir -p /models && chown "$APP_UID:$APP_UID" /models
 WORKDIR /app
@@ -48,8 +53,9 @@ ENTRYPOINT ["dotnet", "EfficientNet.Batch.Worker.dll"]
 FROM ${CUDA_IMAGE} AS gpu
 # The ASP.NET Core runtime comes from Microsoft's image (same Ubuntu 24.04 base). Its native dependencies besides
 # glibc and libstdc++: OpenSSL, zlib, CA certificates and tzdata. No ICU: the projects use InvariantGlobalization.
+# libturbojpeg: libjpeg-turbo's TurboJPEG, the JPEG decoder (as in the cpu target).
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libssl3t64 tzdata zlib1g \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libssl3t64 libturbojpeg tzdata zlib1g \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=aspnet /usr/share/dotnet /usr/share/dotnet
 # Same non-root user as the aspnet image (`app`, uid 1654), so volumes and securityContexts fit both targets.

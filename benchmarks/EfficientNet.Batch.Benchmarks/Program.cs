@@ -6,6 +6,7 @@ using EfficientNet.Batch.Simulation;
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- --filter '*'
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- incremental-plan 1000000 0.01
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- decode-rates ../shared/data/imagenet-samples 300 3
+// dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- jpeg-decoders ../shared/data/imagenet-samples 300 3
 if (args is ["incremental-plan", ..])
 {
     // The coordinator's side of an incremental re-score on simulated storage (images exist only as listing entries).
@@ -24,6 +25,8 @@ if (args is ["incremental-plan", ..])
 }
 
 if (args is ["decode-rates", ..]) { EfficientNet.Batch.Benchmarks.DecodeRatesBenchmark.Run(args[1..]); return; }
+
+if (args is ["jpeg-decoders", ..]) { EfficientNet.Batch.Benchmarks.JpegDecodersBenchmark.Run(args[1..]); return; }
 
 if (args is ["output-formats", ..]) { await EfficientNet.Batch.Benchmarks.OutputFormatsBenchmark.RunAsync(args[1..]); return; }
 

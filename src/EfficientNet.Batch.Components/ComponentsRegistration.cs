@@ -13,6 +13,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Components;
@@ -83,16 +84,24 @@ public static class ComponentsRegistration
             .BindConfiguration(WorkerOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // Worker:MaxLoadedModels bounds the models a worker keeps loaded (ModelSessionCache).
+        builder.Services.AddOptions<ModelSessionCacheOptions>()
+            .Configure<IOptions<WorkerOptions>>((cache, worker) => cache.MaxLoadedModels = worker.Value.MaxLoadedModels);
         builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, WorkerLocationOptionsValidator>();
         builder.Services.AddKeyedSingleton(LocationPolicies.Worker, (sp, _) =>
             LocationPolicies.ForWorker(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
         builder.Services.AddSingleton<ShardLocationGuard>();
-        builder.Services.AddSingleton(sp => new PreprocessorCache(sp.GetRequiredService<IOptions<InferenceOptions>>().Value.MaxImagePixels));
+        builder.Services.AddSingleton(sp =>
+        {
+            var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
+            return new PreprocessorCache(inference.MaxImagePixels, inference.JpegDecoder, sp.GetRequiredService<ILogger<PreprocessorCache>>());
+        });
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CancelledJobs>();
+        builder.Services.AddSingleton<ShardDeliveries>();
         builder.Services.AddSingleton<ShardExecution>();
         builder.Services.AddSingleton<ModelWarmUp>();
         builder.Services.AddSingleton<ModelPreloader>();

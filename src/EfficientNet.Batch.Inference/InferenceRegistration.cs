@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Inference;
 
@@ -17,6 +18,7 @@ public static class InferenceRegistration
             .BindConfiguration(InferenceOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, JpegDecoderOptionsValidator>());
         // Explicit factory: the selector's other constructor is a test seam, not a dependency to resolve.
         builder.Services.TryAddSingleton(_ => new ExecutionProviderSelector());
         builder.Services.TryAddSingleton<ModelSessionCache>();

@@ -475,6 +475,32 @@ public sealed class CoordinatorFlowTests : IDisposable
     }
 
     [Fact]
+    public async Task The_sweep_forgets_the_progress_of_jobs_another_coordinator_finished_or_deleted_and_keeps_running_ones()
+    {
+        var running = await DispatchedJobAsync();
+        var finishedElsewhere = await DispatchedJobAsync();
+        var deleted = await DispatchedJobAsync();
+        foreach (var job in new[] { running, finishedElsewhere, deleted })
+        {
+            await Get<ShardOutcomeRecorder>().OnStartedAsync(new ShardStarted(job.JobId, 2, "w1"), CancellationToken.None);
+        }
+
+        var tracker = Get<JobProgressTracker>();
+        Assert.Equal(3, tracker.TrackedJobs);
+        // Another coordinator merged this one (this process saw none of it), and this one's record is gone.
+        await Get<JobStateStore>().UpdateAsync(
+            finishedElsewhere.JobId, r => r with { Status = JobStatus.Completed, CompletedAt = DateTimeOffset.UtcNow }, CancellationToken.None);
+        File.Delete(Path.Combine(_work, "state", "jobs", deleted.JobId.ToString("N") + ".json"));
+
+        await Get<JobSweeper>().SweepAsync(CancellationToken.None);
+
+        Assert.Equal(1, tracker.TrackedJobs);
+        // The running job kept what only memory knows: its started shard.
+        var view = (await Get<JobQueries>().GetAsync(running.JobId, CancellationToken.None))!;
+        Assert.Equal(1, view.Progress.ShardsRunning);
+    }
+
+    [Fact]
     public async Task A_stray_file_among_the_job_records_does_not_stop_the_coordinator()
     {
         var job = await DispatchedJobAsync();

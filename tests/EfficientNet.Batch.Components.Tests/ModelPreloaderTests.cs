@@ -45,7 +45,8 @@ public sealed class ModelPreloaderTests : IDisposable
     {
         using var host = Build(new() { ["Inference:BatchSize"] = "4", ["Inference:Device"] = "Cpu", ["Worker:WarmUpImages"] = warmUpImages.ToString(CultureInfo.InvariantCulture) });
         var model = await host.Services.GetRequiredService<ModelStore>().ResolveAsync("efficientnet_b0", 4, CancellationToken.None);
-        var session = host.Services.GetRequiredService<ModelSessionCache>().Get(model.OnnxPath);
+        using var lease = host.Services.GetRequiredService<ModelSessionCache>().Acquire(model.OnnxPath, model.OnnxSha256);
+        var session = lease.Session;
 
         var result = host.Services.GetRequiredService<ModelWarmUp>().Run(model, session, CancellationToken.None);
 

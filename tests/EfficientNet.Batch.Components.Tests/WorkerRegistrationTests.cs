@@ -26,4 +26,35 @@ public sealed class WorkerRegistrationTests
 
         Assert.Equal(expected, preprocessor.MaxPixels);
     }
+
+    [Theory]
+    [InlineData(null, 4)]
+    [InlineData("1", 1)]
+    [InlineData("0", 0)]
+    public void Worker_MaxLoadedModels_bounds_the_session_cache(string? setting, int expected)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        if (setting is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Worker:MaxLoadedModels"] = setting });
+        }
+
+        builder.AddWorkerComponents();
+        using var host = builder.Build();
+
+        Assert.Equal(expected, host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ModelSessionCacheOptions>>().Value.MaxLoadedModels);
+    }
+
+    [Fact]
+    public async Task A_negative_Worker_MaxLoadedModels_stops_the_worker_at_start_naming_the_setting()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Worker:MaxLoadedModels"] = "-1" });
+        builder.AddWorkerComponents();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("MaxLoadedModels", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -108,10 +108,13 @@ public sealed partial class ChartOperationsTests
         };
         Assert.Empty(HostConfiguration.WorkerProblems(environment));
 
-        // CPU workers keep their own: worker.resources, batch 8, nothing derived without a CPU limit.
+        // CPU workers keep their own: worker.resources, the worker's batch-size default (stated once, in
+        // InferenceOptions), nothing derived without a CPU limit; worker.batchSize sets it.
         var cpuDocuments = Helm.Render(Helm.Values());
         Assert.Null(Container(cpuDocuments, "-worker").Map("resources").Map("limits").Find("cpu"));
-        Assert.Equal("8", cpuDocuments.Single("ConfigMap", "-worker").Map("data").Strings()["Inference__BatchSize"]);
+        Assert.False(cpuDocuments.Single("ConfigMap", "-worker").Map("data").Strings().ContainsKey("Inference__BatchSize"));
+        var sized = Helm.Render(Helm.Values(), "worker.batchSize=12");
+        Assert.Equal("12", sized.Single("ConfigMap", "-worker").Map("data").Strings()["Inference__BatchSize"]);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class ModelSessionCacheTests : IDisposable
         using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu });
 
         var sessions = new ConcurrentBag<ModelSession>();
-        Parallel.For(0, 16, _ => sessions.Add(cache.Get(path)));
+        Parallel.For(0, 16, _ => sessions.Add(cache.Acquire(path).Session));
 
         Assert.Single(sessions.Distinct());
         Assert.Equal(1, cache.Count);
@@ -33,9 +33,9 @@ public sealed class ModelSessionCacheTests : IDisposable
         var second = new TinyOnnxModel(classCount: 7).WriteTo(_directory.Path);
         using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu });
 
-        Assert.Equal(5, cache.Get(first).ClassCount);
-        Assert.Equal(7, cache.Get(second).ClassCount);
-        Assert.Same(cache.Get(first), cache.Get(Path.Combine(_directory.Path, ".", Path.GetFileName(first))));
+        Assert.Equal(5, cache.Acquire(first).Session.ClassCount);
+        Assert.Equal(7, cache.Acquire(second).Session.ClassCount);
+        Assert.Same(cache.Acquire(first).Session, cache.Acquire(Path.Combine(_directory.Path, ".", Path.GetFileName(first))).Session);
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class ModelSessionCacheTests : IDisposable
         var selector = new ExecutionProviderSelector((_, _) => throw new DllNotFoundException("libcudnn.so.9 not found"));
         using var cache = new ModelSessionCache(Options.Create(new InferenceOptions { Device = InferenceDevice.Auto }), selector, _logger);
 
-        Assert.Equal(ExecutionProviderNames.Cpu, cache.Get(path).ExecutionProvider);
+        Assert.Equal(ExecutionProviderNames.Cpu, cache.Acquire(path).Session.ExecutionProvider);
 
         Assert.Contains(_logger.Messages, m => m.Contains("falls back to CPUExecutionProvider", StringComparison.Ordinal) && m.Contains("libcudnn.so.9", StringComparison.Ordinal));
     }
@@ -56,10 +56,10 @@ public sealed class ModelSessionCacheTests : IDisposable
         var path = Path.Combine(_directory.Path, "late.onnx");
         using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu });
 
-        Assert.Throws<FileNotFoundException>(() => cache.Get(path));
+        Assert.Throws<FileNotFoundException>(() => cache.Acquire(path));
         File.Copy(new TinyOnnxModel().WriteTo(_directory.Path), path);
 
-        Assert.Equal(5, cache.Get(path).ClassCount);
+        Assert.Equal(5, cache.Acquire(path).Session.ClassCount);
     }
 
     [Fact]
@@ -67,16 +67,80 @@ public sealed class ModelSessionCacheTests : IDisposable
     {
         var path = new TinyOnnxModel().WriteTo(_directory.Path);
         var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu });
-        var session = cache.Get(path);
+        var session = cache.Acquire(path).Session;
 
         cache.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => session.Run(new float[session.ImageLength], 1, new float[session.ClassCount]));
-        Assert.Throws<ObjectDisposedException>(() => cache.Get(path));
+        Assert.Throws<ObjectDisposedException>(() => cache.Acquire(path));
     }
 
-    private ModelSessionCache CreateCache(InferenceOptions options) =>
-        new(Options.Create(options), new ExecutionProviderSelector(), _logger);
+    [Fact]
+    public void Past_the_limit_the_least_recently_used_session_is_unloaded()
+    {
+        var paths = Enumerable.Range(0, 3).Select(i => new TinyOnnxModel(classCount: 5 + i).WriteTo(_directory.Path)).ToArray();
+        using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu }, maxLoadedModels: 2);
+        ModelSession Use(string path)
+        {
+            using var lease = cache.Acquire(path);
+            return lease.Session;
+        }
+
+        var first = Use(paths[0]);
+        var second = Use(paths[1]);
+        Assert.Same(first, Use(paths[0]));  // paths[0] is now the most recent: paths[1] goes next
+        var third = Use(paths[2]);
+
+        Assert.Equal(2, cache.Count);
+        Assert.Throws<ObjectDisposedException>(() => second.Run(new float[second.ImageLength], 1, new float[second.ClassCount]));
+        first.Run(new float[first.ImageLength], 1, new float[first.ClassCount]);
+        third.Run(new float[third.ImageLength], 1, new float[third.ClassCount]);
+        Assert.Contains(_logger.Messages, m => m.Contains("unloaded", StringComparison.Ordinal) && m.Contains(Path.GetFileName(paths[1]), StringComparison.Ordinal));
+        // An unloaded model is loaded again when asked for.
+        Assert.NotSame(second, Use(paths[1]));
+    }
+
+    [Fact]
+    public void An_evicted_session_in_use_is_disposed_only_when_its_last_lease_ends()
+    {
+        var first = new TinyOnnxModel(classCount: 5).WriteTo(_directory.Path);
+        var second = new TinyOnnxModel(classCount: 6).WriteTo(_directory.Path);
+        using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu }, maxLoadedModels: 1);
+
+        var running = cache.Acquire(first);
+        var alsoRunning = cache.Acquire(first);
+        using (cache.Acquire(second))
+        {
+        }
+
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(1, cache.Retiring);
+        running.Dispose();
+        running.Dispose();  // a second dispose of one lease ends nothing more
+        var session = alsoRunning.Session;
+        session.Run(new float[session.ImageLength], 1, new float[session.ClassCount]);
+        alsoRunning.Dispose();
+
+        Assert.Equal(0, cache.Retiring);
+        Assert.Throws<ObjectDisposedException>(() => session.Run(new float[session.ImageLength], 1, new float[session.ClassCount]));
+    }
+
+    [Fact]
+    public void New_weights_over_the_same_file_get_a_new_session()
+    {
+        var path = new TinyOnnxModel(classCount: 5).WriteTo(_directory.Path);
+        using var cache = CreateCache(new InferenceOptions { Device = InferenceDevice.Cpu });
+        using var old = cache.Acquire(path, "sha-of-the-old-weights");
+        File.Copy(new TinyOnnxModel(classCount: 9).WriteTo(_directory.Path), path, overwrite: true);
+
+        using var fresh = cache.Acquire(path, "sha-of-the-new-weights");
+
+        Assert.Equal(5, old.Session.ClassCount);
+        Assert.Equal(9, fresh.Session.ClassCount);
+    }
+
+    private ModelSessionCache CreateCache(InferenceOptions options, int maxLoadedModels = 0) =>
+        new(Options.Create(options), new ExecutionProviderSelector(), _logger, Options.Create(new ModelSessionCacheOptions { MaxLoadedModels = maxLoadedModels }));
 
     private sealed class RecordingLogger : ILogger<ModelSessionCache>
     {

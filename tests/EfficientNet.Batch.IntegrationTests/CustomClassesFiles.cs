@@ -38,6 +38,14 @@ internal static class CustomClassesFiles
         return path;
     }
 
+    /// <summary>Other weights for the same pets model (seed 37 is <see cref="PetsB0"/>).</summary>
+    public static string WriteCheckpoint(string directory, int seed)
+    {
+        var path = Path.Combine(directory, $"pets-b0-seed{seed}.pth");
+        File.WriteAllBytes(path, TorchZipCheckpoint.ToBytes(RandomWeights.Generate(ArchSpec.Get("b0").WithClassCount(PetBreeds.Count), seed)));
+        return path;
+    }
+
     /// <summary>A names file as a user writes one: one name per line, with a final newline.</summary>
     public static string WriteNames(string directory, IEnumerable<string> names, string file = "names.txt")
     {

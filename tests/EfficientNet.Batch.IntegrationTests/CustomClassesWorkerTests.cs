@@ -5,6 +5,7 @@ using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Models.Store;
+using EfficientNet.Batch.Inference;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,12 +26,14 @@ public sealed class CustomClassesWorkerTests : IDisposable
 
     private string Dataset => Path.GetDirectoryName(CustomClassesFiles.Photos[0])!;
 
-    /// <summary>Imports the pets model into a publisher's store and publishes it to the shared folder.</summary>
-    private async Task<ResolvedModel> PublishPetsAsync()
+    /// <summary>Imports the pets model into a publisher's store and publishes it to the shared folder (the weights of
+    /// <paramref name="seed"/> when given).</summary>
+    private async Task<ResolvedModel> PublishPetsAsync(int? seed = null)
     {
         using var publisher = Host(Path.Combine(_work, "publisher"), remote: Shared);
+        var checkpoint = seed is { } s ? CustomClassesFiles.WriteCheckpoint(_work, s) : CustomClassesFiles.WriteCheckpoint(_work);
         var imported = await new CheckpointImporter(publisher.Services.GetRequiredService<ModelStore>()).ImportCustomFileAsync(
-            Name, "b0", CustomClassesFiles.WriteNames(_work, CustomClassesFiles.PetBreeds), CustomClassesFiles.WriteCheckpoint(_work), null, null, CancellationToken.None);
+            Name, "b0", CustomClassesFiles.WriteNames(_work, CustomClassesFiles.PetBreeds), checkpoint, null, null, CancellationToken.None);
         await publisher.Services.GetRequiredService<SharedModelStore>().PublishAsync(Name, CancellationToken.None);
         return imported;
     }
@@ -58,6 +61,33 @@ public sealed class CustomClassesWorkerTests : IDisposable
         }
 
         return builder.Build();
+    }
+
+    [Fact]
+    public async Task A_running_worker_picks_up_weights_published_again_without_a_restart()
+    {
+        var first = await PublishPetsAsync();
+        using var worker = Host(Path.Combine(_work, "worker"), remote: Shared);
+        var model = new ModelRef(Name, RandomWeights: false, Seed: 0);
+        var photos = CustomClassesFiles.Photos;
+        async Task<ClassificationRun> ShardAsync()
+        {
+            await worker.Services.GetRequiredService<SharedModelStore>().EnsureLocalAsync(model, CancellationToken.None);
+            return await worker.Services.GetRequiredService<ImageBatchClassifier>().ClassifyAsync(
+                model, [.. photos.Select(p => ImageInput.FromFile(p))], 5, null, CancellationToken.None);
+        }
+
+        var before = await ShardAsync();
+        Assert.Equal(before.Model.OnnxSha256, (await ShardAsync()).Model.OnnxSha256);
+        var second = await PublishPetsAsync(seed: 38);
+        var after = await ShardAsync();
+
+        Assert.Equal(first.OnnxSha256, before.Model.OnnxSha256);
+        Assert.NotEqual(first.OnnxSha256, second.OnnxSha256);
+        Assert.Equal(second.OnnxSha256, after.Model.OnnxSha256);
+        // Classified with the new weights, not by the session of the old ones.
+        Assert.NotEqual(before.Records[0].Top![0].Probability, after.Records[0].Top![0].Probability);
+        Assert.Equal(2, worker.Services.GetRequiredService<ModelSessionCache>().Count);
     }
 
     [Fact]

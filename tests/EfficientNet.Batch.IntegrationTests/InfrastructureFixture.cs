@@ -11,7 +11,8 @@ namespace EfficientNet.Batch.IntegrationTests;
 /// </summary>
 public sealed class InfrastructureFixture : IAsyncLifetime
 {
-    private const string AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    /// <summary>Azurite's well-known development account key.</summary>
+    internal const string AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private RabbitMqContainer? _rabbit;
     private IContainer? _azurite;

@@ -12,7 +12,9 @@ namespace EfficientNet.Batch.IntegrationTests;
 /// blob containers of their own (<c>datasets-</c>, <c>state-</c>, <c>results-</c>, <c>models-{run}</c>), and the HTTP
 /// calls a test makes on the coordinator. Disposing it kills every host it started.
 /// </summary>
-internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutputHelper output) : IAsyncDisposable
+/// <param name="storageConnectionString">Blob storage for every container of this cluster instead of the fixture's
+/// Azurite: a test that freezes its storage gives the cluster a private one (<see cref="PrivateAzurite"/>).</param>
+internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutputHelper output, string? storageConnectionString = null) : IAsyncDisposable
 {
     public const string Coordinator = "EfficientNet.Batch.Coordinator";
     public const string Worker = "EfficientNet.Batch.Worker";
@@ -29,6 +31,9 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
     /// <see cref="Client"/> sends.</summary>
     public string ApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
+    /// <summary>The blob storage of this cluster's containers.</summary>
+    public string StorageConnectionString { get; } = storageConnectionString ?? infrastructure.AzureConnectionString;
+
     /// <summary>Suffix of this cluster's container names.</summary>
     public string Run { get; } = Guid.NewGuid().ToString("N")[..10];
 
@@ -38,9 +43,9 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
 
     public string OutputLocation => $"az://results-{Run}";
 
-    public BlobContainerClient State => new(infrastructure.AzureConnectionString, $"state-{Run}");
+    public BlobContainerClient State => new(StorageConnectionString, $"state-{Run}");
 
-    public BlobContainerClient Results => new(infrastructure.AzureConnectionString, $"results-{Run}");
+    public BlobContainerClient Results => new(StorageConnectionString, $"results-{Run}");
 
     /// <summary>The last lines of every host's output, for failure messages.</summary>
     public string Logs
@@ -78,7 +83,7 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
         {
             ["Messaging__Transport"] = "RabbitMq",
             ["Messaging__RabbitMqUri"] = infrastructure.RabbitMqUri,
-            ["Storage__AzureConnectionString"] = infrastructure.AzureConnectionString,
+            ["Storage__AzureConnectionString"] = StorageConnectionString,
             ["Coordinator__StateLocation"] = StateLocation,
             ["Coordinator__OutputLocation"] = OutputLocation,
             ["Models__Directory"] = sharedModels ? Path.Combine(ModelsDirectory, name) : ModelsDirectory,
@@ -128,7 +133,7 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
     /// README.txt that is not an image; returns the dataset location.</summary>
     public async Task<string> UploadDatasetAsync(IReadOnlyList<string> photos, IReadOnlyList<string>? badFiles = null, string folder = "imagenet")
     {
-        var container = new BlobContainerClient(infrastructure.AzureConnectionString, $"datasets-{Run}");
+        var container = new BlobContainerClient(StorageConnectionString, $"datasets-{Run}");
         await container.CreateIfNotExistsAsync();
         var uploads = photos.Select(p => (Path: p, Key: $"{folder}/{Path.GetFileName(p)}"))
             .Concat((badFiles ?? []).Select(p => (Path: p, Key: $"{folder}/bad/{Path.GetFileName(p)}")));
@@ -216,6 +221,21 @@ internal sealed class JobCluster(InfrastructureFixture infrastructure, ITestOutp
     public static string Status(JsonNode job) => job["status"]!.GetValue<string>();
 
     public static bool IsTerminal(JsonNode job) => Status(job) is "Completed" or "CompletedWithErrors" or "Failed" or "Cancelled";
+
+    /// <summary>Reads predictions.jsonl at <paramref name="predictionsKey"/> of <see cref="Results"/> and asserts that it
+    /// names every photo exactly once (none lost, none twice); returns its records.</summary>
+    public async Task<List<JsonNode>> AssertEachImageOnceAsync(string predictionsKey, IReadOnlyList<string> photos)
+    {
+        var records = (await DownloadLinesAsync(Results, predictionsKey)).Select(l => JsonNode.Parse(l)!).ToList();
+        var paths = records.Select(r => r["path"]!.GetValue<string>()).ToList();
+        var duplicates = paths.GroupBy(p => p, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => $"{g.Key} ×{g.Count()}").ToList();
+        Assert.True(duplicates.Count == 0, $"images predicted more than once: {string.Join(", ", duplicates)}");
+        var expected = ExpectedPaths(photos);
+        var lost = expected.Except(paths, StringComparer.Ordinal).ToList();
+        Assert.True(lost.Count == 0, $"{lost.Count} images lost: {string.Join(", ", lost.Take(10))}");
+        Assert.Equal(expected, paths.Order(StringComparer.Ordinal).ToList());
+        return records;
+    }
 
     public static async Task<List<string>> DownloadLinesAsync(BlobContainerClient container, string key)
     {

@@ -264,7 +264,8 @@ internal static class RunCommand
             var resolved = await models.ResolveAsync(spec.Model, spec.RandomWeights ? spec.Seed : null, cancellationToken);
             WeightsOnFirstUse.WarnIfUntrained(resolved, spec.Model, spec.RandomWeights);
 
-            services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Get(resolved.OnnxPath);
+            // Loads the session now (it stays cached for the job's shards), so a broken model fails before the job.
+            services.GetRequiredService<EfficientNet.Batch.Inference.ModelSessionCache>().Acquire(resolved.OnnxPath, resolved.OnnxSha256).Dispose();
             return null;
         }
         catch (Exception e) when (e is ModelNotAvailableException or ModelHashMismatchException)

@@ -41,7 +41,8 @@ public sealed class ThroughputBenchmark(
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.Count, 1);
         var files = LoadFiles(settings.ImagesDirectory);
         var resolved = await models.ResolveAsync(settings.ModelId, settings.RandomWeights ? settings.Seed : null, cancellationToken);
-        var session = sessions.Get(resolved.OnnxPath);
+        using var lease = sessions.Acquire(resolved.OnnxPath, resolved.OnnxSha256);
+        var session = lease.Session;
         var variant = resolved.Variant;
         var preprocessor = preprocessors.Get(new PreprocessSpec(variant.Resolution, variant.Mean, variant.Std));
         var batchSize = inference.Value.BatchSize;

@@ -23,6 +23,10 @@ public static class JobOutputLayout
     /// from <see cref="ResultKey"/>, so that a late failure can never overwrite a committed success.</summary>
     public static string FailedResultKey(Guid jobId, int shardIndex) => $"{ShardsFolder(jobId)}/shard-{shardIndex:D6}.failed.jsonl";
 
+    /// <summary>How often the broker has delivered a shard to a worker (<c>ShardDeliveries</c>): a count that outlives
+    /// the worker processes a shard kills. Not a result: the merge never reads it.</summary>
+    public static string DeliveriesKey(Guid jobId, int shardIndex) => $"{ShardsFolder(jobId)}/shard-{shardIndex:D6}.deliveries";
+
     /// <summary>Present once the job is cancelled: a worker that missed the <c>JobCancelled</c> event still skips the
     /// job's queued shards.</summary>
     public static string CancelMarkerKey(Guid jobId) => $"{ShardsFolder(jobId)}/cancelled";

@@ -6,7 +6,9 @@ namespace EfficientNet.Batch.Components.Jobs;
 /// In-memory view of the shards of each unfinished job: which have an outcome, which a worker has started, which were
 /// skipped for a cancel. A shard event costs O(1) instead of a listing of every outcome. It is loaded from the durable
 /// outcomes the first time a job is touched (e.g. after a restart), and the durable outcomes are listed once more
-/// before a job is merged. Finished jobs are forgotten: their counts are in the job record.
+/// before a job is merged. Finished jobs are forgotten: their counts are in the job record. The merge forgets the jobs it
+/// finishes; the sweep (<see cref="RetainOnlyAsync"/>) forgets the rest: jobs another coordinator finished or deleted, and
+/// those a late event tracked again after their merge, so the tracker never holds more than the unfinished jobs.
 /// </summary>
 public sealed class JobProgressTracker(TimeProvider clock)
 {
@@ -27,6 +29,21 @@ public sealed class JobProgressTracker(TimeProvider clock)
         (await GetAsync(jobId, load)).Snapshot();
 
     public void Forget(Guid jobId) => _jobs.TryRemove(jobId, out _);
+
+    /// <summary>Forgets every tracked job for which <paramref name="isUnfinished"/> is false; returns how many.</summary>
+    public async Task<int> RetainOnlyAsync(Func<Guid, Task<bool>> isUnfinished)
+    {
+        var forgotten = 0;
+        foreach (var jobId in _jobs.Keys)
+        {
+            if (!await isUnfinished(jobId) && _jobs.TryRemove(jobId, out _))
+            {
+                forgotten++;
+            }
+        }
+
+        return forgotten;
+    }
 
     private async Task<JobProgress> GetAsync(Guid jobId, Func<Task<IReadOnlyList<ShardOutcome>>> load)
     {

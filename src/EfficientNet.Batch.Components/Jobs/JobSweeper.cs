@@ -81,6 +81,10 @@ public sealed partial class JobSweeper(
             }
         }
 
+        // Jobs finished by another coordinator, deleted, or tracked again by a late event after their merge: the stored
+        // record decides (this process's index does not see another coordinator's writes). One read per tracked job.
+        await progress.RetainOnlyAsync(async jobId => await state.GetAsync(jobId, cancellationToken) is { IsTerminal: false });
+
         if (options.Value.Retention is { } retention)
         {
             foreach (var job in index.All().Where(j => j.IsTerminal && j.CompletedAt is { } at && now - at >= retention))

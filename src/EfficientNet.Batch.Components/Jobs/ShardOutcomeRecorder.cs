@@ -45,7 +45,7 @@ public sealed partial class ShardOutcomeRecorder(
             output.KeyFor(key),
             (stream, ct) => PredictionWriter.WriteAsync(
                 stream,
-                shard.Images.Select(i => PredictionRecord.Failure(i.Path, i.Label, "shard-failed", $"The shard failed after retries: {reason}")),
+                shard.Images.Select(i => PredictionRecord.Failure(i.Path, i.Label, "shard-failed", $"The shard failed (after its retries, or past its delivery limit): {reason}")),
                 ct),
             cancellationToken);
         LogShardFailed(shard.JobId, shard.ShardIndex, reason);

@@ -15,7 +15,9 @@ public sealed class ClassifyShardConsumer(ShardExecution execution) : IConsumer<
             BatchMetrics.ShardQueueWait.Record(Math.Max(0, (DateTime.UtcNow - sent).TotalSeconds));
         }
 
-        var result = await execution.RunAsync(context.Message, started => context.Publish(started, context.CancellationToken), context.CancellationToken);
+        // A retry of this delivery (MassTransit's retry filter, same process) is no new delivery.
+        var newDelivery = context.GetRetryAttempt() == 0;
+        var result = await execution.RunAsync(context.Message, newDelivery, started => context.Publish(started, context.CancellationToken), context.CancellationToken);
         await (result.Classified is { } classified
             ? context.Publish(classified, context.CancellationToken)
             : context.Publish(result.Skipped!, context.CancellationToken));

@@ -43,6 +43,8 @@ public sealed class ClassifyShardConsumerDefinition : ConsumerDefinition<Classif
             retry.Ignore<ArgumentException>();
             // Nor can it move a shard inside the worker's location policy.
             retry.Ignore<LocationRefusedException>();
+            // Nor undo the deliveries a shard has had.
+            retry.Ignore<ShardDeliveryLimitException>();
         });
     }
 }

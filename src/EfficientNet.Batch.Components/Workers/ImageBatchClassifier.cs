@@ -73,7 +73,10 @@ public sealed class ImageBatchClassifier(
         bool thumbnails = false)
     {
         var resolved = await models.ResolveAsync(model.ModelId, model.RandomWeights ? model.Seed : null, cancellationToken);
-        var session = sessions.Get(resolved.OnnxPath);
+        // Held for the run: an evicted session is not disposed while a shard still uses it. The weights' hash is in
+        // the key, so new weights imported or published under the same model id get a session of their own.
+        using var lease = sessions.Acquire(resolved.OnnxPath, resolved.OnnxSha256);
+        var session = lease.Session;
         var variant = resolved.Variant;
         var preprocessor = preprocessors.Get(new PreprocessSpec(variant.Resolution, variant.Mean, variant.Std));
         var records = new PredictionRecord[inputs.Count];

@@ -28,7 +28,8 @@ public sealed partial class ModelPreloader(
             var model = new ModelRef(preload.Id, preload.RandomSeed is not null, preload.RandomSeed ?? 0);
             await sharedModels.EnsureLocalAsync(model, cancellationToken);
             var resolved = await models.ResolveAsync(model.ModelId, preload.RandomSeed, cancellationToken);
-            var session = sessions.Get(resolved.OnnxPath);
+            using var lease = sessions.Acquire(resolved.OnnxPath, resolved.OnnxSha256);
+            var session = lease.Session;
             var warm = warmUp.Run(resolved, session, cancellationToken);
             LogPreloaded(model.Describe(), session.ExecutionProvider, warm.Images, warm.Elapsed.TotalSeconds);
         }

@@ -12,18 +12,21 @@ public sealed record ShardRunResult(ShardClassified? Classified, ShardSkipped? S
 /// <summary>
 /// Runs one shard message on a worker: refuses it when its locations are outside the worker's policy (before anything is
 /// read or written; <see cref="LocationRefusedException"/> faults the message), skips it when its job is cancelled (heard by event, or found by its cancel
-/// marker), announces the start, and classifies it with a token that a cancel of the job trips, so a running shard
-/// stops within moments and writes nothing.
+/// marker), counts a new delivery (<see cref="ShardDeliveries"/>: past the limit the message faults), announces the
+/// start, and classifies it with a token that a cancel of the job trips, so a running shard stops within moments and
+/// writes nothing.
 /// </summary>
 public sealed partial class ShardExecution(
     ShardClassifier classifier,
     CancelledJobs cancelled,
+    ShardDeliveries deliveries,
     ShardLocationGuard guard,
     IStorageResolver storage,
     IOptions<WorkerOptions> options,
     ILogger<ShardExecution> logger)
 {
-    public async Task<ShardRunResult> RunAsync(ClassifyShard shard, Func<ShardStarted, Task> announce, CancellationToken cancellationToken)
+    /// <param name="newDelivery">The broker delivered the message anew (not a retry of a delivery in this process).</param>
+    public async Task<ShardRunResult> RunAsync(ClassifyShard shard, bool newDelivery, Func<ShardStarted, Task> announce, CancellationToken cancellationToken)
     {
         guard.EnsureAllowed(shard);
         var worker = options.Value.EffectiveName;
@@ -31,6 +34,11 @@ public sealed partial class ShardExecution(
         {
             LogSkipped(shard.JobId, shard.ShardIndex);
             return new ShardRunResult(null, new ShardSkipped(shard.JobId, shard.ShardIndex, worker, "the job was cancelled before the shard started"));
+        }
+
+        if (newDelivery)
+        {
+            await deliveries.CountAsync(shard, cancellationToken);
         }
 
         await announce(new ShardStarted(shard.JobId, shard.ShardIndex, worker));

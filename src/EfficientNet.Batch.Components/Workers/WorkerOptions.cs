@@ -15,6 +15,12 @@ public sealed class WorkerOptions
     [Range(1, 256)]
     public int PrefetchCount { get; set; } = 2;
 
+    /// <summary>Deliveries of one shard message a worker accepts (a redelivery follows a worker that stopped without an
+    /// outcome, e.g. killed by the shard); past them the shard fails and its images become error records, so a shard that
+    /// kills its worker cannot be redelivered forever. In-process retries of one delivery do not count.</summary>
+    [Range(1, 100)]
+    public int MaxShardDeliveries { get; set; } = 3;
+
     /// <summary>Images decoded in parallel; 0 = one per core.</summary>
     [Range(0, 256)]
     public int DecodeParallelism { get; set; }
@@ -41,6 +47,11 @@ public sealed class WorkerOptions
     /// batches; 0 = none), so that its first shard runs on optimised code and a planned session.</summary>
     [Range(0, 4096)]
     public int WarmUpImages { get; set; } = 64;
+
+    /// <summary>Models kept loaded (<see cref="Inference.ModelSessionCache"/>); past it the least recently used is
+    /// unloaded, once no shard uses it. 0: no limit. A loaded b0 takes about 60 MB on CPU, a b7 about 300 MB.</summary>
+    [Range(0, 256)]
+    public int MaxLoadedModels { get; set; } = 4;
 
     /// <summary>Roots a shard's dataset may be read from (<c>az://container/prefix</c>, <c>file:///root</c>); a shard
     /// outside them is refused before anything is read. Unset: <c>Coordinator:AllowedDatasets</c>. Empty as well: any

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Memory;
 using SixLabors.ImageSharp.Metadata.Profiles.Exif;
 using SixLabors.ImageSharp.PixelFormats;
@@ -25,8 +26,10 @@ public readonly record struct PreprocessedImage(string Format, int Width, int He
 /// Colour handling follows cv2.imread(IMREAD_COLOR): grayscale is replicated to three channels, alpha is
 /// dropped (not composited), palette images are expanded, CMYK/YCCK JPEGs are converted. 16-bit channels are
 /// scaled to 8 bits by ImageSharp (v · 255 / 65535, rounded); OpenCV shifts right by 8, so 16-bit PNGs can
-/// differ from the reference by one level. JPEG decoding itself (ImageSharp vs libjpeg IDCT and chroma
-/// upsampling) also differs by a few levels, so tensors match the reference closely, not bit for bit.
+/// differ from the reference by one level. JPEGs are decoded by libjpeg-turbo, as OpenCV decodes them, so their
+/// pixels equal cv2.imread's (<see cref="JpegDecoderKind"/>); CMYK/YCCK JPEGs, and every JPEG when the library is
+/// missing or <see cref="JpegDecoderKind.ImageSharp"/> is chosen, go to ImageSharp, whose IDCT and chroma upsampling
+/// differ from libjpeg's by a few levels.
 /// </remarks>
 public sealed class ImagePreprocessor
 {
@@ -38,13 +41,22 @@ public sealed class ImagePreprocessor
     private readonly Configuration _configuration;
     private readonly float[] _normalisation; // 3 × 256 lookup: (v − mean[c]) / std[c]
 
-    public ImagePreprocessor(PreprocessSpec spec, long maxPixels = DefaultMaxPixels)
+    /// <exception cref="InvalidOperationException"><paramref name="jpegDecoder"/> is <see cref="JpegDecoderKind.TurboJpeg"/>
+    /// and the library does not load.</exception>
+    public ImagePreprocessor(PreprocessSpec spec, long maxPixels = DefaultMaxPixels, JpegDecoderKind jpegDecoder = JpegDecoderKind.Auto)
     {
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
         Spec = spec;
         MaxPixels = maxPixels;
+        JpegDecoder = jpegDecoder switch
+        {
+            JpegDecoderKind.Auto => TurboJpegLibrary.IsAvailable ? JpegDecoderKind.TurboJpeg : JpegDecoderKind.ImageSharp,
+            JpegDecoderKind.TurboJpeg when !TurboJpegLibrary.IsAvailable => throw new InvalidOperationException($"The TurboJpeg JPEG decoder was asked for, but {TurboJpegLibrary.LoadError}."),
+            JpegDecoderKind.TurboJpeg or JpegDecoderKind.ImageSharp => jpegDecoder,
+            _ => throw new ArgumentOutOfRangeException(nameof(jpegDecoder), jpegDecoder, "Unknown JPEG decoder."),
+        };
         _configuration = Configuration.Default.Clone();
         // One contiguous pixel buffer lets the resizer read the decoded image in place, without a copy.
         _configuration.PreferContiguousImageBuffers = true;
@@ -65,6 +77,10 @@ public sealed class ImagePreprocessor
 
     /// <summary>Largest width × height accepted; larger images fail with <see cref="ImageDecodeErrorKind.TooLarge"/>.</summary>
     public long MaxPixels { get; }
+
+    /// <summary>The decoder JPEGs get: <see cref="JpegDecoderKind.TurboJpeg"/> or <see cref="JpegDecoderKind.ImageSharp"/>
+    /// (never <see cref="JpegDecoderKind.Auto"/>, which is resolved when the preprocessor is made).</summary>
+    public JpegDecoderKind JpegDecoder { get; }
 
     /// <summary>Floats written per image: 3 · R · R.</summary>
     public int TensorLength => Spec.TensorLength;
@@ -91,6 +107,45 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"Destination holds {destinationChw.Length} floats; {TensorLength} are needed.", nameof(destinationChw));
         }
 
+        var (format, info) = Inspect(encoded, fileName);
+        if (DecodeWithTurboJpeg(encoded.Span, format, info) is { } pixels)
+        {
+            using (pixels)
+            {
+                var turboCrop = CenterCrop.Compute(pixels.Height, pixels.Width, Spec.Resolution);
+                ResizeAndNormalise(pixels.Span, pixels.Stride, turboCrop, destinationChw);
+                return new PreprocessedImage(format.Name, pixels.Width, pixels.Height, turboCrop);
+            }
+        }
+
+        using var stream = OpenReadOnly(encoded);
+        using var image = Decode(stream, format);
+        var crop = CenterCrop.Compute(image.Height, image.Width, Spec.Resolution);
+        ResizeAndNormalise(image, crop, destinationChw);
+        return new PreprocessedImage(format.Name, image.Width, image.Height, crop);
+    }
+
+    /// <summary>The upright RGB pixels libjpeg-turbo decodes from <paramref name="encoded"/>, after the same checks as
+    /// <see cref="Preprocess"/>; null when the image goes to ImageSharp (not a JPEG, CMYK, or ImageSharp chosen).</summary>
+    internal RgbPixels? DecodeWithTurboJpeg(ReadOnlyMemory<byte> encoded, string? fileName = null)
+    {
+        var (format, info) = Inspect(encoded, fileName);
+        return DecodeWithTurboJpeg(encoded.Span, format, info);
+    }
+
+    /// <summary>The upright pixels ImageSharp decodes from <paramref name="encoded"/>, after the same checks as
+    /// <see cref="Preprocess"/>: the other decoder, for comparisons.</summary>
+    internal Image<Rgb24> DecodeWithImageSharp(ReadOnlyMemory<byte> encoded, string? fileName = null)
+    {
+        var (format, _) = Inspect(encoded, fileName);
+        using var stream = OpenReadOnly(encoded);
+        return Decode(stream, format);
+    }
+
+    // Everything decided before any pixel buffer exists: not empty, a known format matching its extension, a header
+    // within the pixel limit, and a whole file.
+    private (IImageFormat Format, IImageInfo Info) Inspect(ReadOnlyMemory<byte> encoded, string? fileName)
+    {
         if (encoded.IsEmpty)
         {
             throw new ImageDecodeException(ImageDecodeErrorKind.Empty, "The image file is empty (0 bytes).");
@@ -103,17 +158,24 @@ public sealed class ImagePreprocessor
         }
 
         using var stream = OpenReadOnly(encoded);
-        Identify(stream, format, encoded.Span);
+        var info = Identify(stream, format, encoded.Span);
         if (ImageIntegrity.FindDamage(format, encoded.Span) is { } damage)
         {
             throw Corrupt(damage, null);
         }
 
-        stream.Position = 0;
-        using var image = Decode(stream, format);
-        var crop = CenterCrop.Compute(image.Height, image.Width, Spec.Resolution);
-        ResizeAndNormalise(image, crop, destinationChw);
-        return new PreprocessedImage(format.Name, image.Width, image.Height, crop);
+        return (format, info);
+    }
+
+    private RgbPixels? DecodeWithTurboJpeg(ReadOnlySpan<byte> encoded, IImageFormat format, IImageInfo info)
+    {
+        if (JpegDecoder != JpegDecoderKind.TurboJpeg || format is not JpegFormat)
+        {
+            return null;
+        }
+
+        // The orientation comes from ImageSharp's reading of the EXIF block (Identify), the pixels from libjpeg-turbo.
+        return TurboJpegDecoder.Decode(encoded, MaxPixels) is { } stored ? ExifOrientation.Apply(stored, OrientationOf(info)) : null;
     }
 
     private static MemoryStream OpenReadOnly(ReadOnlyMemory<byte> encoded) =>
@@ -123,7 +185,7 @@ public sealed class ImagePreprocessor
 
     // Reads the header, not the pixels: a 69-byte PNG can declare 50000 × 50000 pixels (7.5 GB decoded). Runs before
     // the structural checks, so that a bomb is reported as too large even when it is also cut short.
-    private void Identify(MemoryStream stream, IImageFormat format, ReadOnlySpan<byte> encoded)
+    private IImageInfo Identify(MemoryStream stream, IImageFormat format, ReadOnlySpan<byte> encoded)
     {
         IImageInfo? info;
         try
@@ -157,6 +219,8 @@ public sealed class ImagePreprocessor
                 ImageDecodeErrorKind.TooLarge,
                 $"too large: the {format.Name} header declares {info.Width}x{info.Height} = {pixels:N0} pixels; the limit is {MaxPixels:N0}.");
         }
+
+        return info;
     }
 
     private Image<Rgb24> Decode(MemoryStream stream, IImageFormat format)
@@ -187,7 +251,7 @@ public sealed class ImagePreprocessor
         {
             // cv2.imread applies EXIF orientation by default; ImageSharp only does when asked. Skip the
             // processing pipeline for the common case of no or identity orientation.
-            if (NeedsOrientation(image))
+            if (!ExifOrientation.IsIdentity(OrientationOf(image)))
             {
                 image.Mutate(operations => operations.AutoOrient());
             }
@@ -201,11 +265,9 @@ public sealed class ImagePreprocessor
         }
     }
 
-    private static bool NeedsOrientation(Image image)
-    {
-        var profile = image.Metadata.ExifProfile;
-        return profile is not null && profile.GetValue(ExifTag.Orientation) is { } orientation && orientation.Value is not (0 or 1);
-    }
+    /// <summary>The EXIF orientation tag's value (1 to 8), or 1 without one.</summary>
+    private static int OrientationOf(IImageInfo image) =>
+        image.Metadata.ExifProfile?.GetValue(ExifTag.Orientation) is { } orientation ? orientation.Value : 1;
 
     // Decoders fed hostile bytes fail with many exception types (ImageFormatException, EndOfStream, index
     // errors); every one of them means this image is unusable, which the caller records per image.
@@ -220,30 +282,13 @@ public sealed class ImagePreprocessor
 
     private void ResizeAndNormalise(Image<Rgb24> image, CropRectangle crop, Span<float> destinationChw)
     {
-        var resizer = new BicubicResizer(crop.Width, crop.Height, Spec.Resolution);
-        var resized = ArrayPool<byte>.Shared.Rent(resizer.OutputLength);
-        try
+        if (image.DangerousTryGetSinglePixelMemory(out var pixels))
         {
-            if (image.DangerousTryGetSinglePixelMemory(out var pixels))
-            {
-                resizer.Resize(MemoryMarshal.AsBytes(pixels.Span), image.Width * Channels, crop.Top, crop.Left, resized);
-            }
-            else
-            {
-                ResizeFromRows(image, crop, resizer, resized);
-            }
-
-            NormaliseUnchecked(resized.AsSpan(0, resizer.OutputLength), destinationChw);
+            ResizeAndNormalise(MemoryMarshal.AsBytes(pixels.Span), image.Width * Channels, crop, destinationChw);
+            return;
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(resized);
-        }
-    }
 
-    // Fallback when the allocator split the image into several buffers: copy just the crop, then resize.
-    private static void ResizeFromRows(Image<Rgb24> image, CropRectangle crop, BicubicResizer resizer, byte[] resized)
-    {
+        // Fallback when the allocator split the image into several buffers: copy just the crop, then resize.
         var rowBytes = crop.Width * Channels;
         var cropped = ArrayPool<byte>.Shared.Rent(rowBytes * crop.Height);
         try
@@ -257,11 +302,27 @@ public sealed class ImagePreprocessor
                 }
             });
 
-            resizer.Resize(cropped, rowBytes, 0, 0, resized);
+            ResizeAndNormalise(cropped, rowBytes, crop with { Top = 0, Left = 0 }, destinationChw);
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(cropped);
+        }
+    }
+
+    /// <summary>Crop of interleaved RGB rows → R × R bicubic → normalised planes.</summary>
+    private void ResizeAndNormalise(ReadOnlySpan<byte> interleavedRgb, int stride, CropRectangle crop, Span<float> destinationChw)
+    {
+        var resizer = new BicubicResizer(crop.Width, crop.Height, Spec.Resolution);
+        var resized = ArrayPool<byte>.Shared.Rent(resizer.OutputLength);
+        try
+        {
+            resizer.Resize(interleavedRgb, stride, crop.Top, crop.Left, resized);
+            NormaliseUnchecked(resized.AsSpan(0, resizer.OutputLength), destinationChw);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(resized);
         }
     }
 

@@ -122,4 +122,8 @@ public sealed class InferenceOptions
     /// <summary>Images whose header declares more pixels are rejected before decoding (decompression bombs).</summary>
     [Range(1, long.MaxValue)]
     public long MaxImagePixels { get; set; } = ImagePreprocessor.DefaultMaxPixels;
+
+    /// <summary>The JPEG decoder: libjpeg-turbo when it loads (pixels equal to cv2.imread's), else ImageSharp.</summary>
+    [EnumDataType(typeof(JpegDecoderKind))]
+    public JpegDecoderKind JpegDecoder { get; set; } = JpegDecoderKind.Auto;
 }
