@@ -132,7 +132,7 @@ stop_azurite() {
   AZURITE_PID=""
 }
 stop_services() { stop_rabbitmq; stop_azurite; }
-cleanup() { stop_services; rm -rf "$STATE_DIR"; }
+cleanup() { stop_services; [ "${KEEP_SERVICE_LOGS:-}" = 1 ] || rm -rf "$STATE_DIR"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -182,12 +182,14 @@ start_rabbitmq() {
         [ -z "$answer" ] || { log "127.0.0.1:$RABBIT_PORT answers as $answer, not $RABBITMQ_NODENAME"; break; }
       fi
       if rabbit_log | grep -q eaddrinuse; then
-        log "RabbitMQ could not bind its ports (eaddrinuse)"; break
+        log "RabbitMQ could not bind its ports: $(rabbit_log | grep -m 1 eaddrinuse | cut -c 1-200)"; break
       fi
       sleep 0.5
     done
     [ "$SECONDS" -lt "$deadline" ] || { log "RabbitMQ is not up on 127.0.0.1:$RABBIT_PORT after ${RABBIT_WAIT}s; last log lines:"; rabbit_log | tail -n 30 >&2; die "RabbitMQ did not start in time"; }
     stop_rabbitmq
+    # Kept for a look afterwards (STATE_DIR is removed on exit unless KEEP_SERVICE_LOGS=1).
+    mv "$RABBITMQ_LOG_BASE" "$STATE_DIR/rabbitmq/log-attempt-$attempt" 2>/dev/null || true
     log "attempt $attempt failed; trying other ports"
   done
   rabbit_log | tail -n 30 >&2

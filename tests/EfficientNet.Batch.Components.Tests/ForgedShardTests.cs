@@ -7,7 +7,6 @@ using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using MassTransit;
 using MassTransit.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -124,36 +123,16 @@ public sealed class ForgedShardTests : IDisposable
         });
     }
 
-    private IHost BuildHost(Dictionary<string, string?>? coordinator = null)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Models:Directory"] = At("models"),
-            ["Worker:Name"] = "test-worker",
-            ["Worker:AllowedDatasets:0"] = At("allowed/data"),
-            ["Worker:AllowedOutputs:0"] = "file://" + At("allowed/out"),
-        });
-        if (coordinator is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(coordinator);
-            builder.AddCoordinatorComponents();
-        }
-
-        builder.AddWorkerComponents();
-        // A loaded machine may take its time to start the bus; the no-retry check below times the fault itself.
-        builder.Services.Configure<TestHarnessOptions>(o => o.TestTimeout = TimeSpan.FromMinutes(2));
-        builder.Services.AddMassTransitTestHarness(bus =>
-        {
-            if (coordinator is not null)
+    private IHost BuildHost(Dictionary<string, string?>? coordinator = null) =>
+        TestBusHost.Build(
+            new Dictionary<string, string?>
             {
-                bus.AddCoordinatorConsumers();
-            }
-
-            bus.AddWorkerConsumers();
-        });
-        return builder.Build();
-    }
+                ["Models:Directory"] = At("models"),
+                ["Worker:Name"] = "test-worker",
+                ["Worker:AllowedDatasets:0"] = At("allowed/data"),
+                ["Worker:AllowedOutputs:0"] = "file://" + At("allowed/out"),
+            },
+            coordinator);
 
     private string At(string relative) => Path.Combine(_root, relative);
 }

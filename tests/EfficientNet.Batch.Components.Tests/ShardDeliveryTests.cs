@@ -6,7 +6,6 @@ using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Storage;
 using MassTransit;
 using MassTransit.Testing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -58,7 +57,7 @@ public sealed class ShardDeliveryTests : IDisposable
     }
 
     [Fact]
-    public async Task A_retry_of_a_delivery_is_not_counted()
+    public async Task A_retry_of_a_delivery_is_not_counted_and_a_committed_shard_leaves_no_counter()
     {
         var photos = TestData.FirstPhotos(2);
         var dataset = TestData.DatasetOf(photos.Select(p => (p, Path.GetFileName(p))));
@@ -66,24 +65,31 @@ public sealed class ShardDeliveryTests : IDisposable
         {
             using var host = BuildHost(limit: 1);
             var execution = host.Services.GetRequiredService<ShardExecution>();
-            var shard = Shard(NewId.NextGuid(), 0) with
+            ShardImage[] images = [.. photos.Select(p => new ShardImage(Path.GetFileName(p), null))];
+            string Counter(ClassifyShard shard) => Path.Combine(_root, "out", JobOutputLayout.DeliveriesKey(shard.JobId, shard.ShardIndex));
+
+            // A shard that fails after it was counted (an unknown model), then MassTransit's in-process retry of it.
+            var failing = Shard(NewId.NextGuid(), 0) with
             {
                 DatasetLocation = dataset,
-                Images = [.. photos.Select(p => new ShardImage(Path.GetFileName(p), null))],
+                Images = images,
+                Model = WorkerFixture.Model with { ModelId = "efficientnet_b99" },
             };
+            await Assert.ThrowsAnyAsync<Exception>(() => execution.RunAsync(failing, newDelivery: true, _ => Task.CompletedTask, CancellationToken.None));
+            await Assert.ThrowsAnyAsync<Exception>(() => execution.RunAsync(failing, newDelivery: false, _ => Task.CompletedTask, CancellationToken.None));
 
-            var first = await execution.RunAsync(shard, newDelivery: true, _ => Task.CompletedTask, CancellationToken.None);
-            var retried = await execution.RunAsync(shard, newDelivery: false, _ => Task.CompletedTask, CancellationToken.None);
-
-            Assert.NotNull(first.Classified);
-            Assert.NotNull(retried.Classified);
-            var counter = Path.Combine(_root, "out", JobOutputLayout.DeliveriesKey(shard.JobId, shard.ShardIndex));
-            Assert.Equal("1", await File.ReadAllTextAsync(counter));
+            Assert.Equal("1", await File.ReadAllTextAsync(Counter(failing)));
             // A new delivery past the limit of one is refused before anything is announced or classified.
             var announced = false;
             await Assert.ThrowsAsync<ShardDeliveryLimitException>(() => execution.RunAsync(
-                shard, newDelivery: true, _ => Task.FromResult(announced = true), CancellationToken.None));
+                failing, newDelivery: true, _ => Task.FromResult(announced = true), CancellationToken.None));
             Assert.False(announced, "a shard past its delivery limit was announced as started");
+
+            // A shard whose result is committed takes its counter with it.
+            var good = Shard(NewId.NextGuid(), 0) with { DatasetLocation = dataset, Images = images };
+            Assert.NotNull((await execution.RunAsync(good, newDelivery: true, _ => Task.CompletedTask, CancellationToken.None)).Classified);
+            Assert.True(File.Exists(Path.Combine(_root, "out", good.ResultKey)));
+            Assert.False(File.Exists(Counter(good)), "a committed shard left its delivery counter");
         }
         finally
         {
@@ -153,36 +159,17 @@ public sealed class ShardDeliveryTests : IDisposable
     private ClassifyShard Shard(Guid jobId, int index) =>
         new(jobId, index, index + 1, WorkerFixture.Model, At("data"), [], At("out"), JobOutputLayout.ResultKey(jobId, index), TopK: 1);
 
-    private IHost BuildHost(int limit, Dictionary<string, string?>? coordinator = null)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], EnvironmentName = Environments.Development });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Models:Directory"] = At("models"),
-            ["Worker:Name"] = "test-worker",
-            ["Worker:MaxShardDeliveries"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Worker:AllowedDatasets:0"] = Path.GetTempPath(),
-            ["Worker:AllowedOutputs:0"] = "file://" + _root,
-        });
-        if (coordinator is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(coordinator);
-            builder.AddCoordinatorComponents();
-        }
-
-        builder.AddWorkerComponents();
-        builder.Services.Configure<TestHarnessOptions>(o => o.TestTimeout = TimeSpan.FromMinutes(2));
-        builder.Services.AddMassTransitTestHarness(bus =>
-        {
-            if (coordinator is not null)
+    private IHost BuildHost(int limit, Dictionary<string, string?>? coordinator = null) =>
+        TestBusHost.Build(
+            new Dictionary<string, string?>
             {
-                bus.AddCoordinatorConsumers();
-            }
-
-            bus.AddWorkerConsumers();
-        });
-        return builder.Build();
-    }
+                ["Models:Directory"] = At("models"),
+                ["Worker:Name"] = "test-worker",
+                ["Worker:MaxShardDeliveries"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Worker:AllowedDatasets:0"] = Path.GetTempPath(),
+                ["Worker:AllowedOutputs:0"] = "file://" + _root,
+            },
+            coordinator);
 
     private string At(string relative) => Path.Combine(_root, relative);
 }

@@ -133,12 +133,14 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
     {
         // Before anything else: a test that cannot restart the broker fails here, with the reason.
         var broker = BrokerControl.For(infrastructure);
-        var photos = JobCluster.Photos(300, 80);
+        // 240 photos and the stop at the first finished shard: stop_app takes many seconds on a loaded machine, and the
+        // job must still be running when the broker is down.
+        var photos = JobCluster.Photos(300, 240);
         var dataset = await _cluster.UploadDatasetAsync(photos);
         var hosts = await StartCoordinatorAndWorkersAsync(_cluster);
         var coordinator = hosts[0];
         var jobId = JobId(await _cluster.SubmitAsync(coordinator, dataset, ShardSize));
-        await _cluster.WaitUntilAsync(coordinator, jobId, j => ShardsDone(j) >= 2, interval: TimeSpan.FromMilliseconds(100));
+        await _cluster.WaitUntilAsync(coordinator, jobId, j => ShardsDone(j) >= 1, interval: TimeSpan.FromMilliseconds(100));
 
         try
         {

@@ -18,7 +18,8 @@ namespace EfficientNet.Batch.Components.Workers;
 /// <remarks>
 /// Only a new delivery counts, not MassTransit's in-process retries of one: those end in a fault by themselves. The
 /// object is written with optimistic concurrency (two deliveries of one shard at once, after a connection loss, both
-/// count), and removed with the job's other working files once the job completes (<see cref="ShardResultCleanup"/>).
+/// count), removed once the shard's result is committed (<see cref="ForgetAsync"/>), and otherwise with the job's other
+/// working files once the job completes (<see cref="ShardResultCleanup"/>).
 /// </remarks>
 public sealed partial class ShardDeliveries(IStorageResolver storage, IOptions<WorkerOptions> options, ILogger<ShardDeliveries> logger)
 {
@@ -42,6 +43,22 @@ public sealed partial class ShardDeliveries(IStorageResolver storage, IOptions<W
         }
 
         return deliveries;
+    }
+
+    /// <summary>Removes the shard's counter once its result is committed: a counter lives only while its shard is in
+    /// flight, so a finished shard leaves nothing but its result, and the job's cleanup has one object less per shard.
+    /// A failure here only leaves the counter for that cleanup.</summary>
+    public async Task ForgetAsync(ClassifyShard shard, CancellationToken cancellationToken)
+    {
+        var output = storage.Resolve(shard.OutputLocation);
+        try
+        {
+            await output.Store.DeleteAsync(output.KeyFor(JobOutputLayout.DeliveriesKey(shard.JobId, shard.ShardIndex)), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogNotForgotten(shard.JobId, shard.ShardIndex, e.Message);
+        }
     }
 
     private static async Task<int> IncrementAsync(IBlobStore store, string key, CancellationToken cancellationToken)
@@ -82,6 +99,9 @@ public sealed partial class ShardDeliveries(IStorageResolver storage, IOptions<W
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {Shard}: delivery {Deliveries} of at most {Limit}; an earlier delivery ended without an outcome (its worker stopped)")]
     private partial void LogRedelivered(Guid jobId, int shard, int deliveries, int limit);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {Shard}: its delivery counter stays until the job's cleanup ({Reason})")]
+    private partial void LogNotForgotten(Guid jobId, int shard, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} shard {Shard}: delivery {Deliveries} is past the delivery limit of {Limit} (Worker:MaxShardDeliveries); the shard fails")]
     private partial void LogLimitReached(Guid jobId, int shard, int deliveries, int limit);

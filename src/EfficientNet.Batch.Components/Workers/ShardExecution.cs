@@ -45,7 +45,9 @@ public sealed partial class ShardExecution(
         using var running = cancelled.Track(shard.JobId, cancellationToken);
         try
         {
-            return new ShardRunResult(await classifier.ClassifyAsync(shard, running.Token), null);
+            var classified = await classifier.ClassifyAsync(shard, running.Token);
+            await deliveries.ForgetAsync(shard, cancellationToken);
+            return new ShardRunResult(classified, null);
         }
         catch (OperationCanceledException) when (running.StoppedByCancel && !cancellationToken.IsCancellationRequested)
         {

@@ -107,8 +107,8 @@ public sealed class ImagePreprocessor
             throw new ArgumentException($"Destination holds {destinationChw.Length} floats; {TensorLength} are needed.", nameof(destinationChw));
         }
 
-        var (format, info) = Inspect(encoded, fileName);
-        if (DecodeWithTurboJpeg(encoded.Span, format, info) is { } pixels)
+        var format = DetectFormat(encoded, fileName);
+        if (DecodeWithTurboJpeg(encoded.Span, format) is { } pixels)
         {
             using (pixels)
             {
@@ -118,6 +118,7 @@ public sealed class ImagePreprocessor
             }
         }
 
+        Inspect(encoded, format);
         using var stream = OpenReadOnly(encoded);
         using var image = Decode(stream, format);
         var crop = CenterCrop.Compute(image.Height, image.Width, Spec.Resolution);
@@ -127,24 +128,22 @@ public sealed class ImagePreprocessor
 
     /// <summary>The upright RGB pixels libjpeg-turbo decodes from <paramref name="encoded"/>, after the same checks as
     /// <see cref="Preprocess"/>; null when the image goes to ImageSharp (not a JPEG, CMYK, or ImageSharp chosen).</summary>
-    internal RgbPixels? DecodeWithTurboJpeg(ReadOnlyMemory<byte> encoded, string? fileName = null)
-    {
-        var (format, info) = Inspect(encoded, fileName);
-        return DecodeWithTurboJpeg(encoded.Span, format, info);
-    }
+    internal RgbPixels? DecodeWithTurboJpeg(ReadOnlyMemory<byte> encoded, string? fileName = null) =>
+        DecodeWithTurboJpeg(encoded.Span, DetectFormat(encoded, fileName));
 
     /// <summary>The upright pixels ImageSharp decodes from <paramref name="encoded"/>, after the same checks as
     /// <see cref="Preprocess"/>: the other decoder, for comparisons.</summary>
     internal Image<Rgb24> DecodeWithImageSharp(ReadOnlyMemory<byte> encoded, string? fileName = null)
     {
-        var (format, _) = Inspect(encoded, fileName);
+        var format = DetectFormat(encoded, fileName);
+        Inspect(encoded, format);
         using var stream = OpenReadOnly(encoded);
         return Decode(stream, format);
     }
 
-    // Everything decided before any pixel buffer exists: not empty, a known format matching its extension, a header
-    // within the pixel limit, and a whole file.
-    private (IImageFormat Format, IImageInfo Info) Inspect(ReadOnlyMemory<byte> encoded, string? fileName)
+    // Everything decided before any pixel buffer exists: not empty, a known format matching its extension (here), a
+    // header within the pixel limit, and a whole file (Inspect, or TurboJpegDecoder's header read for the JPEGs it takes).
+    private IImageFormat DetectFormat(ReadOnlyMemory<byte> encoded, string? fileName)
     {
         if (encoded.IsEmpty)
         {
@@ -157,25 +156,36 @@ public sealed class ImagePreprocessor
             throw new ImageDecodeException(ImageDecodeErrorKind.ExtensionMismatch, $"{mismatch}.");
         }
 
+        return format;
+    }
+
+    private void Inspect(ReadOnlyMemory<byte> encoded, IImageFormat format)
+    {
         using var stream = OpenReadOnly(encoded);
-        var info = Identify(stream, format, encoded.Span);
+        Identify(stream, format, encoded.Span);
         if (ImageIntegrity.FindDamage(format, encoded.Span) is { } damage)
         {
             throw Corrupt(damage, null);
         }
-
-        return (format, info);
     }
 
-    private RgbPixels? DecodeWithTurboJpeg(ReadOnlySpan<byte> encoded, IImageFormat format, IImageInfo info)
+    // libjpeg-turbo reads the header (size within the limit, before any buffer), then the structural check, then the
+    // pixels; the EXIF orientation comes from a direct read of the APP1 segment. ImageSharp's header read (Identify)
+    // parses every metadata block and cost as much as a third of the decode: it now runs only for the files that go to
+    // ImageSharp. Null: not a JPEG, CMYK/YCCK, a header TurboJPEG cannot read, or ImageSharp chosen.
+    private RgbPixels? DecodeWithTurboJpeg(ReadOnlySpan<byte> encoded, IImageFormat format)
     {
-        if (JpegDecoder != JpegDecoderKind.TurboJpeg || format is not JpegFormat)
+        if (JpegDecoder != JpegDecoderKind.TurboJpeg || format is not JpegFormat || !TurboJpegDecoder.AcceptsHeader(encoded, MaxPixels))
         {
             return null;
         }
 
-        // The orientation comes from ImageSharp's reading of the EXIF block (Identify), the pixels from libjpeg-turbo.
-        return TurboJpegDecoder.Decode(encoded, MaxPixels) is { } stored ? ExifOrientation.Apply(stored, OrientationOf(info)) : null;
+        if (ImageIntegrity.FindDamage(format, encoded) is { } damage)
+        {
+            throw Corrupt(damage, null);
+        }
+
+        return TurboJpegDecoder.Decode(encoded, MaxPixels) is { } stored ? ExifOrientation.Apply(stored, JpegExifOrientation.Read(encoded)) : null;
     }
 
     private static MemoryStream OpenReadOnly(ReadOnlyMemory<byte> encoded) =>
@@ -266,7 +276,7 @@ public sealed class ImagePreprocessor
     }
 
     /// <summary>The EXIF orientation tag's value (1 to 8), or 1 without one.</summary>
-    private static int OrientationOf(IImageInfo image) =>
+    private static int OrientationOf(Image<Rgb24> image) =>
         image.Metadata.ExifProfile?.GetValue(ExifTag.Orientation) is { } orientation ? orientation.Value : 1;
 
     // Decoders fed hostile bytes fail with many exception types (ImageFormatException, EndOfStream, index

@@ -14,6 +14,26 @@ internal static class TurboJpegDecoder
     private static readonly ConcurrentBag<nint> Handles = [];
 
     /// <summary>
+    /// Whether TurboJPEG takes <paramref name="jpeg"/>: a header it reads, not CMYK/YCCK. Reads the header only.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">The header declares more than <paramref name="maxPixels"/> pixels, or none.</exception>
+    public static unsafe bool AcceptsHeader(ReadOnlySpan<byte> jpeg, long maxPixels)
+    {
+        var handle = Rent();
+        try
+        {
+            fixed (byte* source = jpeg)
+            {
+                return ReadHeader(handle, source, jpeg.Length, maxPixels) is not null;
+            }
+        }
+        finally
+        {
+            Handles.Add(handle);
+        }
+    }
+
+    /// <summary>
     /// The stored (not yet oriented) pixels of <paramref name="jpeg"/>, or null when TurboJPEG should not decode it: a
     /// header it cannot read (the caller's other decoder decides) or a CMYK/YCCK image.
     /// </summary>
@@ -26,24 +46,12 @@ internal static class TurboJpegDecoder
             fixed (byte* source = jpeg)
             {
                 var size = new CULong((nuint)jpeg.Length);
-                if (TurboJpeg.DecompressHeader3(handle, source, size, out var width, out var height, out _, out var colorspace) != 0
-                    || colorspace is TurboJpeg.ColorspaceCmyk or TurboJpeg.ColorspaceYcck)
+                if (ReadHeader(handle, source, jpeg.Length, maxPixels) is not { } header)
                 {
                     return null;
                 }
 
-                // Checked again with TurboJPEG's own reading of the header, before the buffer exists.
-                if ((long)width * height > maxPixels)
-                {
-                    throw new ImageDecodeException(
-                        ImageDecodeErrorKind.TooLarge,
-                        $"too large: the JPEG header declares {width}x{height} = {(long)width * height:N0} pixels; the limit is {maxPixels:N0}.");
-                }
-
-                if (width < 1 || height < 1)
-                {
-                    throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: the JPEG header declares {width}x{height} pixels.");
-                }
+                var (width, height) = header;
 
                 var pixels = new RgbPixels(width, height);
                 try
@@ -69,6 +77,31 @@ internal static class TurboJpegDecoder
         {
             Handles.Add(handle);
         }
+    }
+
+    // TurboJPEG's reading of the header, checked against the limit before any buffer exists; null when it cannot read
+    // the header or the image is CMYK/YCCK.
+    private static unsafe (int Width, int Height)? ReadHeader(nint handle, byte* source, int length, long maxPixels)
+    {
+        if (TurboJpeg.DecompressHeader3(handle, source, new CULong((nuint)length), out var width, out var height, out _, out var colorspace) != 0
+            || colorspace is TurboJpeg.ColorspaceCmyk or TurboJpeg.ColorspaceYcck)
+        {
+            return null;
+        }
+
+        if ((long)width * height > maxPixels)
+        {
+            throw new ImageDecodeException(
+                ImageDecodeErrorKind.TooLarge,
+                $"too large: the JPEG header declares {width}x{height} = {(long)width * height:N0} pixels; the limit is {maxPixels:N0}.");
+        }
+
+        if (width < 1 || height < 1)
+        {
+            throw new ImageDecodeException(ImageDecodeErrorKind.Corrupt, $"corrupt: the JPEG header declares {width}x{height} pixels.");
+        }
+
+        return (width, height);
     }
 
     private static nint Rent()
