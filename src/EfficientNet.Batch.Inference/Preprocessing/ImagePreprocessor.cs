@@ -118,8 +118,8 @@ public sealed class ImagePreprocessor
             }
         }
 
-        Inspect(encoded, format);
         using var stream = OpenReadOnly(encoded);
+        Inspect(stream, encoded.Span, format);
         using var image = Decode(stream, format);
         var crop = CenterCrop.Compute(image.Height, image.Width, Spec.Resolution);
         ResizeAndNormalise(image, crop, destinationChw);
@@ -136,8 +136,8 @@ public sealed class ImagePreprocessor
     internal Image<Rgb24> DecodeWithImageSharp(ReadOnlyMemory<byte> encoded, string? fileName = null)
     {
         var format = DetectFormat(encoded, fileName);
-        Inspect(encoded, format);
         using var stream = OpenReadOnly(encoded);
+        Inspect(stream, encoded.Span, format);
         return Decode(stream, format);
     }
 
@@ -159,11 +159,12 @@ public sealed class ImagePreprocessor
         return format;
     }
 
-    private void Inspect(ReadOnlyMemory<byte> encoded, IImageFormat format)
+    // Leaves the stream at its start again, for the decode that follows.
+    private void Inspect(MemoryStream stream, ReadOnlySpan<byte> encoded, IImageFormat format)
     {
-        using var stream = OpenReadOnly(encoded);
-        Identify(stream, format, encoded.Span);
-        if (ImageIntegrity.FindDamage(format, encoded.Span) is { } damage)
+        Identify(stream, format, encoded);
+        stream.Position = 0;
+        if (ImageIntegrity.FindDamage(format, encoded) is { } damage)
         {
             throw Corrupt(damage, null);
         }
@@ -175,7 +176,7 @@ public sealed class ImagePreprocessor
     // ImageSharp. Null: not a JPEG, CMYK/YCCK, a header TurboJPEG cannot read, or ImageSharp chosen.
     private RgbPixels? DecodeWithTurboJpeg(ReadOnlySpan<byte> encoded, IImageFormat format)
     {
-        if (JpegDecoder != JpegDecoderKind.TurboJpeg || format is not JpegFormat || !TurboJpegDecoder.AcceptsHeader(encoded, MaxPixels))
+        if (JpegDecoder != JpegDecoderKind.TurboJpeg || format is not JpegFormat || TurboJpegDecoder.ReadHeader(encoded, MaxPixels) is not { } size)
         {
             return null;
         }
@@ -185,7 +186,7 @@ public sealed class ImagePreprocessor
             throw Corrupt(damage, null);
         }
 
-        return TurboJpegDecoder.Decode(encoded, MaxPixels) is { } stored ? ExifOrientation.Apply(stored, JpegExifOrientation.Read(encoded)) : null;
+        return ExifOrientation.Apply(TurboJpegDecoder.Decode(encoded, size), JpegExifOrientation.Read(encoded));
     }
 
     private static MemoryStream OpenReadOnly(ReadOnlyMemory<byte> encoded) =>

@@ -111,6 +111,24 @@ public sealed class TurboJpegFixtureTests
         Assert.Contains("libjpeg-turbo", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_header_libjpeg_turbo_cannot_read_does_not_spoil_the_decodes_after_it()
+    {
+        // libjpeg-turbo 2.1 leaves a handle mid-header after such a failure; pooled, that handle failed every later header
+        // and sent valid JPEGs to ImageSharp. One thread, so the pool hands the same handle back each time.
+        var preprocessor = TurboJpegPreprocessor();
+        var photo = File.ReadAllBytes(SharedData.Sample("n02106166_Border_collie.JPEG"));
+        byte[] bogusHeader = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02, .. "not a frame header"u8, 0xFF, 0xD9];
+
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            Assert.Null(preprocessor.DecodeWithTurboJpeg(bogusHeader));
+            using var pixels = preprocessor.DecodeWithTurboJpeg(photo);
+            Assert.NotNull(pixels);
+            Assert.Equal((333, 500), (pixels.Width, pixels.Height));
+        }
+    }
+
     private static ImagePreprocessor TurboJpegPreprocessor()
     {
         Assert.True(
