@@ -99,6 +99,7 @@ public static class ComponentsRegistration
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();
+        builder.Services.AddSingleton<IShardClassifier>(sp => sp.GetRequiredService<ShardClassifier>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CancelledJobs>();
         builder.Services.AddSingleton<ShardDeliveries>();

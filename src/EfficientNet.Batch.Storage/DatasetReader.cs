@@ -92,10 +92,6 @@ public sealed class Dataset
     /// <summary>Folder datasets: files the last enumeration left out because their extension is not an image's.</summary>
     public long SkippedNonImageFiles { get; private set; }
 
-    /// <summary>Manifest datasets: lines of the last enumeration whose path had already appeared. Duplicates are kept
-    /// (the manifest is followed as written), so each one is classified again; callers should warn.</summary>
-    public long DuplicatePaths { get; private set; }
-
     /// <summary>
     /// Yields the items. The counters above are reset by this call and are final when the enumeration completes.
     /// Manifest errors throw <see cref="InvalidDataException"/> naming the line.
@@ -104,7 +100,6 @@ public sealed class Dataset
     {
         ItemCount = 0;
         SkippedNonImageFiles = 0;
-        DuplicatePaths = 0;
         return Kind switch
         {
             DatasetKind.Folder => ReadFolderAsync(cancellationToken),
@@ -131,18 +126,12 @@ public sealed class Dataset
 
     private async IAsyncEnumerable<DatasetItem> ReadManifestAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         var manifest = await Root.Store.OpenReadAsync(_sourceKey!, cancellationToken);
         await using (manifest)
         {
             using var reader = new StreamReader(manifest, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
             await foreach (var entry in ManifestParser.ReadAsync(reader, Root.Store.Describe(_sourceKey!), cancellationToken))
             {
-                if (!seen.Add(entry.Path))
-                {
-                    DuplicatePaths++;
-                }
-
                 ItemCount++;
                 yield return new DatasetItem(entry.Path, entry.Label, LabelName: entry.LabelName, LineNumber: entry.LineNumber);
             }

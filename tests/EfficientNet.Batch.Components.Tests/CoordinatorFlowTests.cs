@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Components.Tests.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -128,6 +129,108 @@ public sealed class CoordinatorFlowTests : IDisposable
         var stored = await ReadAsync(record.JobId);
         Assert.NotNull(stored!.PlannedAt);
         Assert.NotNull(stored.DispatchedAt);
+    }
+
+    [Fact]
+    public async Task A_dispatch_stopped_mid_way_resumes_from_the_stored_plan_without_listing_the_dataset_again()
+    {
+        // 150 shards of one image: pages of 64, 64 and 22 shards. The second page's send dies.
+        var manifest = Path.Combine(_dataset, "many.csv");
+        await File.WriteAllLinesAsync(manifest, ["path,label", .. Enumerable.Range(0, 150).Select(i => $"img{i:D3}.jpg,{i % 1000}")]);
+        var record = await Get<JobSubmission>().SubmitAsync(NewId.NextGuid(), Spec(shardSize: 1) with { Dataset = manifest }, overwrite: false, CancellationToken.None);
+        _bus.FailingSend = 2;
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None));
+
+        var stopped = (await ReadAsync(record.JobId))!;
+        Assert.Equal((150, 3, 1), (stopped.ShardCount, stopped.PlanPages, stopped.DispatchedPages));
+        Assert.Null(stopped.DispatchedAt);
+        Assert.Equal(64, _bus.Shards.Count);
+
+        // Gone: a resumed dispatch that listed it again would fail the job.
+        File.Delete(manifest);
+        _bus.FailingSend = null;
+        await Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None);
+
+        var dispatched = (await ReadAsync(record.JobId))!;
+        Assert.Equal(JobStatus.Running, dispatched.Status);
+        Assert.NotNull(dispatched.DispatchedAt);
+        Assert.Equal(3, dispatched.DispatchedPages);
+        Assert.Equal(Enumerable.Range(0, 150), _bus.Shards.Select(s => s.ShardIndex));
+        Assert.All(_bus.Shards, s => Assert.Equal((150, $"img{s.ShardIndex:D3}.jpg", s.ShardIndex % 1000), (s.ShardCount, Assert.Single(s.Images).Path, Assert.Single(s.Images).Label)));
+    }
+
+    [Fact]
+    public async Task A_bad_line_deep_in_a_streamed_manifest_fails_the_job_naming_it_and_leaves_no_plan_and_no_shard()
+    {
+        // Past the first page the lister hands over: that page was planned (stored) before the bad line was read.
+        var manifest = Path.Combine(_dataset, "bad-late.csv");
+        var lines = Enumerable.Range(0, DatasetLister.PageSize + 100).Select(i => $"img{i:D6}.jpg,{i % 1000}").ToList();
+        lines[DatasetLister.PageSize + 50] = "late.jpg,not-a-class";
+        await File.WriteAllLinesAsync(manifest, ["path,label", .. lines]);
+        var record = await Get<JobSubmission>().SubmitAsync(NewId.NextGuid(), Spec(shardSize: 256) with { Dataset = manifest }, overwrite: false, CancellationToken.None);
+
+        await Get<JobDispatcher>().DispatchAsync(record.JobId, CancellationToken.None);
+
+        var failed = (await ReadAsync(record.JobId))!;
+        Assert.Equal(JobStatus.Failed, failed.Status);
+        Assert.Contains($"line {DatasetLister.PageSize + 52}", failed.Error, StringComparison.Ordinal);
+        Assert.Contains("not-a-class", failed.Error, StringComparison.Ordinal);
+        Assert.Empty(_bus.Shards);
+        Assert.False(Directory.Exists(Path.Combine(_work, "state", "plans", record.JobId.ToString("N"))), "the failed job's plan pages are still stored");
+    }
+
+    [Fact]
+    public async Task The_stored_plan_is_removed_once_the_job_is_merged()
+    {
+        var job = await DispatchedJobAsync();
+        var plan = Path.Combine(_work, "state", "plans", job.JobId.ToString("N"));
+        Assert.Single(Directory.GetFiles(plan));
+
+        foreach (var shard in new[] { 0, 1, 2 })
+        {
+            await ClassifyAsync(job, shard);
+        }
+
+        Assert.Equal(JobStatus.Completed, (await ReadAsync(job.JobId))!.Status);
+        Assert.Equal(5, Lines(job).Count);
+        Assert.False(Directory.Exists(plan) && Directory.EnumerateFileSystemEntries(plan).Any(), "the plan outlived the job");
+    }
+
+    [Fact]
+    public async Task The_lister_hands_a_dataset_over_in_pages_in_order_and_the_plan_writer_cuts_them_into_stored_pages_of_shards()
+    {
+        var manifest = Path.Combine(_dataset, "pages.csv");
+        var count = (2 * DatasetLister.PageSize) + 7;
+        await File.WriteAllLinesAsync(manifest, ["path", .. Enumerable.Range(0, count).Select(i => $"img{i:D6}.jpg")]);
+        var jobId = Guid.NewGuid();
+        var writer = new ShardPlanWriter(Get<JobStateStore>(), jobId, shardSize: 100);
+        var pages = new List<int>();
+
+        var listed = await Get<DatasetLister>().StreamAsync(
+            manifest,
+            async (page, ct) =>
+            {
+                pages.Add(page.Count);
+                await writer.AddAsync(page, ct);
+            },
+            CancellationToken.None);
+        await writer.CompleteAsync(CancellationToken.None);
+
+        Assert.Equal([DatasetLister.PageSize, DatasetLister.PageSize, 7], pages);
+        Assert.Equal(count, listed.Images);
+        var shards = (count + 99) / 100;
+        Assert.Equal((count, shards, (shards + 63) / 64), (writer.Images, writer.Shards, writer.Pages));
+        var stored = new List<ShardImage>();
+        for (var page = 0; page < writer.Pages; page++)
+        {
+            var read = await Get<JobStateStore>().ReadPlanPageAsync(jobId, page, CancellationToken.None);
+            Assert.Equal((page, page * ShardPlanWriter.ShardsPerPage), (read.Page, read.FirstShard));
+            Assert.All(read.Shards.SkipLast(page == writer.Pages - 1 ? 1 : 0), shard => Assert.Equal(100, shard.Count));
+            stored.AddRange(read.Shards.SelectMany(shard => shard));
+        }
+
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"img{i:D6}.jpg"), stored.Select(i => i.Path));
     }
 
     [Fact]
@@ -530,8 +633,18 @@ public sealed class CoordinatorFlowTests : IDisposable
 
         public volatile bool BrokerDown;
 
+        /// <summary>The shard send (1-based, counted from now on) that fails as if the coordinator died in it.</summary>
+        public int? FailingSend { get; set; }
+
+        public int Sends { get; private set; }
+
         public Task DispatchAsync(IReadOnlyList<ClassifyShard> shards, JobPriority priority, CancellationToken cancellationToken)
         {
+            if (++Sends == FailingSend)
+            {
+                throw new InvalidOperationException("The coordinator died while sending shards.");
+            }
+
             foreach (var shard in shards)
             {
                 ShardQueue.Enqueue(shard);

@@ -69,7 +69,6 @@ public sealed class DatasetReaderTests : IDisposable
                 new DatasetItem("l'image.png", null, LineNumber: 5),
             ],
             items);
-        Assert.Equal(1, dataset.DuplicatePaths);
         Assert.Equal("file://" + Path.Combine(_root, "set"), dataset.RootLocation);
         Assert.Equal(0, dataset.SkippedNonImageFiles);
     }

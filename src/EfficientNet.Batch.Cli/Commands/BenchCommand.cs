@@ -43,6 +43,8 @@ internal static class BenchCommand
         {
             model, images, count, stageCount, rounds, batchSize, randomWeights, seed, json, intraOp, decodeThreads, spinning, precision,
         };
+        command.Subcommands.Add(BenchSystemCommand.Create());
+        command.Subcommands.Add(BenchSystemCommand.CreateWorker());
         command.SetAction((parse, ct) => BenchAsync(
             new ThroughputBenchmarkSettings(
                 parse.GetRequiredValue(model),

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Inference;
@@ -133,7 +132,7 @@ public sealed class ThroughputBenchmark(
             PipelineErrors = failed,
             PipelineAllocatedBytesPerImage = allocatedPerImage,
             PipelineGen2Collections = gen2Collections,
-            PeakRssBytes = Math.Max(MemorySampler.PeakRss(), memory!.PeakWhile(0, long.MaxValue)),
+            PeakRssBytes = Math.Max(ProcessMemory.PeakRss(), memory!.PeakWhile(0, long.MaxValue)),
             FirstThousandPeakRssBytes = memory.PeakWhile(0, 1000),
             LastThousandPeakRssBytes = memory.PeakWhile(Math.Max(0, settings.Count - 1000), settings.Count),
         };
@@ -333,45 +332,11 @@ public sealed class ThroughputBenchmark(
 
         private void Sample()
         {
-            var rss = ReadStatus("VmRSS:") ?? Environment.WorkingSet;
+            var rss = ProcessMemory.CurrentRss();
             lock (_samples)
             {
                 _samples.Add((Volatile.Read(ref _images), rss));
             }
-        }
-
-        // Linux updates VmHWM lazily (when memory is unmapped), so it can lag behind the current VmRSS.
-        public static long PeakRss()
-        {
-            if (ReadStatus("VmHWM:") is { } peak)
-            {
-                return Math.Max(peak, ReadStatus("VmRSS:") ?? 0);
-            }
-
-            using var process = Process.GetCurrentProcess();
-            return process.PeakWorkingSet64;
-        }
-
-        // /proc/self/status reports kB; null where there is no procfs.
-        private static long? ReadStatus(string key)
-        {
-            const string status = "/proc/self/status";
-            if (!File.Exists(status))
-            {
-                return null;
-            }
-
-            foreach (var line in File.ReadLines(status))
-            {
-                if (line.StartsWith(key, StringComparison.Ordinal))
-                {
-                    var value = line[key.Length..].Trim();
-                    var kilobytes = value.EndsWith("kB", StringComparison.Ordinal) ? value[..^2].Trim() : value;
-                    return long.Parse(kilobytes, CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-
-            return null;
         }
     }
 }

@@ -12,6 +12,10 @@ namespace EfficientNet.Batch.Components.Jobs;
 /// <summary>A listed dataset: the location its paths are relative to, its images in order, and what was left out.</summary>
 public sealed record DatasetListing(string Root, IReadOnlyList<ShardImage> Images, long SkippedFiles);
 
+/// <summary>A dataset listed page by page (<see cref="DatasetLister.StreamAsync"/>): its root, how many images were
+/// handed over, and what was left out.</summary>
+public sealed record DatasetSummary(string Root, long Images, long SkippedFiles);
+
 /// <summary>The dataset cannot be used: missing, empty, or a malformed manifest. The job fails with this message.</summary>
 public sealed class DatasetException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -25,10 +29,35 @@ public sealed class DatasetLister(
     [FromKeyedServices(LocationPolicies.Coordinator)] LocationPolicy policy,
     IOptions<JobLimitsOptions> limits)
 {
+    /// <summary>Images per page handed over by <see cref="StreamAsync"/>.</summary>
+    public const int PageSize = 16_384;
+
     /// <param name="classNames">The job's model's class names: a manifest label is resolved against them (an index in
     /// range, or a class name) and one that is neither makes the dataset unusable, naming the line. Null when not known
     /// (integer labels are then taken as they are, and a label written as a name is refused).</param>
     public async Task<DatasetListing> ListAsync(string location, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
+    {
+        var images = new List<ShardImage>();
+        var listed = await StreamAsync(
+            location,
+            (page, _) =>
+            {
+                images.AddRange(page);
+                return Task.CompletedTask;
+            },
+            cancellationToken,
+            classNames);
+        return new DatasetListing(listed.Root, images, listed.SkippedFiles);
+    }
+
+    /// <summary>
+    /// Lists the dataset a page at a time, each page checked before <paramref name="onPage"/> gets it, so that the
+    /// dataset is never whole in memory. A problem found on a later page (a bad label, the image limit) throws after the
+    /// pages before it were handed over: the caller plans nothing until the listing has ended.
+    /// </summary>
+    /// <param name="classNames">As for <see cref="ListAsync"/>.</param>
+    public async Task<DatasetSummary> StreamAsync(
+        string location, Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
     {
         var lookup = classNames is { Count: > 0 } ? new ClassLookup(classNames) : null;
         try
@@ -42,20 +71,27 @@ public sealed class DatasetLister(
                     $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxManifestBytes)}): split it into several manifests.");
             }
 
-            var images = new List<ShardImage>();
+            long count = 0;
+            var page = new List<ShardImage>(PageSize);
             await foreach (var item in dataset.ReadItemsAsync(cancellationToken))
             {
-                if (images.Count == limit.MaxImagesPerJob)
+                if (count == limit.MaxImagesPerJob)
                 {
                     throw new DatasetException(
                         $"The dataset '{location}' holds more than {limit.MaxImagesPerJob} images, the most one job may have " +
                         $"({JobLimitsOptions.SectionName}:{nameof(JobLimitsOptions.MaxImagesPerJob)}): split it into several jobs by prefix or manifest.");
                 }
 
-                images.Add(new ShardImage(item.Path, Label(item, location, lookup), item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
+                page.Add(new ShardImage(item.Path, Label(item, location, lookup), item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
+                count++;
+                if (page.Count == PageSize)
+                {
+                    await HandOverAsync(dataset.RootLocation, location, page, onPage, cancellationToken);
+                    page = new List<ShardImage>(PageSize);
+                }
             }
 
-            if (images.Count == 0)
+            if (count == 0)
             {
                 if (IsMissingLocalPath(location))
                 {
@@ -67,17 +103,28 @@ public sealed class DatasetLister(
                     $"Images are files ending in {string.Join(", ", DatasetReader.ImageExtensions.Order(StringComparer.Ordinal))}.");
             }
 
-            if (policy.CheckDatasetItems(dataset.RootLocation, images.Select(i => i.Path)) is { } refusal)
+            if (page.Count > 0)
             {
-                throw new DatasetException($"The dataset '{location}' cannot be used: {refusal.Message}");
+                await HandOverAsync(dataset.RootLocation, location, page, onPage, cancellationToken);
             }
 
-            return new DatasetListing(dataset.RootLocation, images, dataset.SkippedNonImageFiles);
+            return new DatasetSummary(dataset.RootLocation, count, dataset.SkippedNonImageFiles);
         }
         catch (Exception e) when (e is InvalidDataException or BlobNotFoundException or DirectoryNotFoundException or FileNotFoundException)
         {
             throw new DatasetException($"The dataset '{location}' cannot be read: {e.Message}", e);
         }
+    }
+
+    private async Task HandOverAsync(
+        string root, string location, List<ShardImage> page, Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken)
+    {
+        if (policy.CheckDatasetItems(root, page.Select(i => i.Path)) is { } refusal)
+        {
+            throw new DatasetException($"The dataset '{location}' cannot be used: {refusal.Message}");
+        }
+
+        await onPage(page, cancellationToken);
     }
 
     /// <summary>The item's label as a class index of the job's model.</summary>

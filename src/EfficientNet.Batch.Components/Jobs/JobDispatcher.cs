@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Shards;
@@ -11,10 +12,12 @@ using Microsoft.Extensions.Logging;
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
-/// Lists a stored job's dataset, plans its shards and sends one message per shard at the job's priority. The plan is
-/// recorded before the first message goes out, so no shard event can arrive for an unplanned job. Safe to repeat
-/// (after a crash, or a duplicate request): shard results have deterministic names, so a repeated dispatch
-/// overwrites rather than duplicates.
+/// Lists a stored job's dataset, plans its shards and sends one message per shard at the job's priority. The listing
+/// streams into a plan stored a page at a time (<see cref="ShardPlanWriter"/>), so no step holds the whole dataset, and
+/// the messages go out a page at a time from it. The plan is recorded before the first message goes out, so no shard
+/// event can arrive for an unplanned job, and each page sent is recorded, so a coordinator that restarts mid-dispatch
+/// resumes from the stored plan without listing the dataset again. Safe to repeat (after a crash, or a duplicate
+/// request): shard results have deterministic names, so a page sent again overwrites rather than duplicates.
 /// </summary>
 public sealed partial class JobDispatcher(
     JobStateStore state,
@@ -64,42 +67,87 @@ public sealed partial class JobDispatcher(
             return;
         }
 
-        DatasetListing listing;
+        if (record.PlanPages is null)
+        {
+            if (await PlanAsync(record, activity, cancellationToken) is not { } planned)
+            {
+                return;
+            }
+
+            record = planned;
+        }
+        else
+        {
+            // A coordinator stopped mid-dispatch: the rest is sent from the stored plan, the dataset is not listed again.
+            LogResumed(jobId, record.DispatchedPages, record.PlanPages.Value);
+        }
+
+        activity?.SetTag(JobTracing.Tags.Shards, record.ShardCount);
+        activity?.SetTag(JobTracing.Tags.Images, record.ImageCount);
+        if (!await SendAsync(record, cancellationToken))
+        {
+            // Cancelled while its shards were being sent: the rest are not sent.
+            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
+            return;
+        }
+
+        await state.UpdateAsync(jobId, r => r.DispatchedAt is null ? r with { DispatchedAt = clock.GetUtcNow() } : r, cancellationToken);
+        LogDispatched(jobId, record.ImageCount, record.ShardCount, record.SkippedFiles, record.Spec.Priority);
+        if (record.ShardCount == 0)
+        {
+            // Every record was reused: no shard event will come to end the job.
+            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
+        }
+    }
+
+    /// <summary>Lists the dataset and stores its shard plan page by page (<see cref="ShardPlanWriter"/>), then records the
+    /// plan in the job. A full job's listing streams straight into the plan; an incremental one is compared with its
+    /// baseline first. Null when the job failed or was cancelled meanwhile (then nothing is sent).</summary>
+    private async Task<JobRecord?> PlanAsync(JobRecord record, Activity? activity, CancellationToken cancellationToken)
+    {
+        var jobId = record.JobId;
+        var plan = new ShardPlanWriter(state, jobId, record.Spec.ShardSize);
+        DatasetSummary listed;
+        IncrementalPlanInfo? reuse = null;
         try
         {
-            listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken, await ClassNamesAsync(record.Spec.Model, cancellationToken));
+            var classNames = await ClassNamesAsync(record.Spec.Model, cancellationToken);
+            if (record.Spec.Incremental)
+            {
+                var listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken, classNames);
+                var decided = await incremental.PlanAsync(record, listing, cancellationToken);
+                reuse = decided.Info;
+                LogIncremental(jobId, reuse.Reused, decided.ToClassify.Count, reuse.New, reuse.Changed, reuse.Removed, reuse.FullReason ?? "-");
+                await plan.AddAsync(decided.ToClassify, cancellationToken);
+                listed = new DatasetSummary(listing.Root, listing.Images.Count, listing.SkippedFiles);
+            }
+            else
+            {
+                listed = await datasets.StreamAsync(record.Spec.Dataset, plan.AddAsync, cancellationToken, classNames);
+            }
+
+            await plan.CompleteAsync(cancellationToken);
         }
         catch (DatasetException e)
         {
             LogDatasetFailed(jobId, e.Message);
             JobTracing.Fail(activity, e.Message);
             await FailAsync(jobId, e.Message, cancellationToken);
-            return;
+            return null;
         }
 
-        if (record.PlannedAt is not null && listing.Images.Count != record.ImageCount)
+        if (record.PlannedAt is not null && listed.Images != record.ImageCount)
         {
-            var changed = $"The dataset changed while the job was being dispatched: {record.ImageCount} images were planned, {listing.Images.Count} are listed now. Submit the job again.";
+            // Planned by a coordinator that stored no plan pages, and listed again now: the listing must be the same.
+            var changed = $"The dataset changed while the job was being dispatched: {record.ImageCount} images were planned, {listed.Images} are listed now. Submit the job again.";
             JobTracing.Fail(activity, changed);
             await FailAsync(jobId, changed, cancellationToken);
-            return;
+            return null;
         }
 
         var now = clock.GetUtcNow();
-        IReadOnlyList<ShardImage> images = listing.Images;
-        IncrementalPlanInfo? reuse = null;
-        if (record.Spec.Incremental)
-        {
-            var decided = await incremental.PlanAsync(record, listing, cancellationToken);
-            (images, reuse) = (decided.ToClassify, decided.Info);
-            LogIncremental(jobId, decided.Info.Reused, images.Count, decided.Info.New, decided.Info.Changed, decided.Info.Removed, decided.Info.FullReason ?? "-");
-        }
-
         await incremental.WritePlannedRunAsync(
             record, reuse is null ? await identities.ResolveAsync(record.Spec, cancellationToken) : reuse.Identity, record.PlannedAt ?? now, cancellationToken);
-        var plan = ShardPlanner.Plan(images, record.Spec.ShardSize);
-        activity?.SetTag(JobTracing.Tags.Shards, plan.Count);
-        activity?.SetTag(JobTracing.Tags.Images, listing.Images.Count);
         record = await state.UpdateAsync(
             jobId,
             r => r.IsTerminal || r.Status == JobStatus.Cancelling
@@ -107,43 +155,67 @@ public sealed partial class JobDispatcher(
                 : r with
                 {
                     Status = JobStatus.Running,
-                    ShardCount = plan.Count,
-                    ImageCount = listing.Images.Count,
-                    SkippedFiles = listing.SkippedFiles,
+                    ShardCount = plan.Shards,
+                    ImageCount = listed.Images,
+                    SkippedFiles = listed.SkippedFiles,
                     PlannedAt = r.PlannedAt ?? now,
                     Incremental = reuse,
-                    DatasetRoot = listing.Root,
+                    DatasetRoot = listed.Root,
+                    PlanPages = plan.Pages,
+                    DispatchedPages = 0,
                 },
             cancellationToken);
         if (record.Status != JobStatus.Running)
         {
             // Cancelled while the dataset was listed: nothing was sent.
             await finalizer.TryFinalizeAsync(jobId, cancellationToken);
-            return;
+            return null;
         }
 
-        var model = new ModelRef(ModelCatalogue.CanonicalId(record.Spec.Model), record.Spec.RandomWeights, record.Spec.Seed);
-        var messages = plan
-            .Select((images, index) => new ClassifyShard(
-                jobId, index, plan.Count, model, listing.Root, images, record.Output, JobOutputLayout.ResultKey(jobId, index), record.Spec.TopK,
-                JobOutputLayout.CancelMarkerKey(jobId), Thumbnails: OutputFormats.Of(record.Spec).Contains(OutputFormats.Report)))
-            .ToList();
-        await shards.DispatchAsync(messages, record.Spec.Priority, cancellationToken);
-        await state.UpdateAsync(jobId, r => r.DispatchedAt is null ? r with { DispatchedAt = clock.GetUtcNow() } : r, cancellationToken);
-        BatchMetrics.ShardsDispatched.Add(messages.Count);
-        LogDispatched(jobId, listing.Images.Count, plan.Count, listing.SkippedFiles, record.Spec.Priority);
-        if (plan.Count == 0)
-        {
-            // Every record was reused: no shard event will come to end the job.
-            await finalizer.TryFinalizeAsync(jobId, cancellationToken);
-        }
+        return record;
     }
 
-    private Task<JobRecord> FailAsync(Guid jobId, string error, CancellationToken cancellationToken) =>
-        state.UpdateAsync(
+    /// <summary>Sends the shard messages of the stored plan a page at a time, from the first page not yet sent, and
+    /// records each page sent. False when the job was cancelled meanwhile.</summary>
+    private async Task<bool> SendAsync(JobRecord record, CancellationToken cancellationToken)
+    {
+        var jobId = record.JobId;
+        var model = new ModelRef(ModelCatalogue.CanonicalId(record.Spec.Model), record.Spec.RandomWeights, record.Spec.Seed);
+        var thumbnails = OutputFormats.Of(record.Spec).Contains(OutputFormats.Report);
+        var root = record.DatasetRoot ?? throw new InvalidOperationException($"Job {jobId} was planned without its dataset root.");
+        for (var page = record.DispatchedPages; page < record.PlanPages; page++)
+        {
+            var stored = await state.ReadPlanPageAsync(jobId, page, cancellationToken);
+            var messages = new List<ClassifyShard>(stored.Shards.Count);
+            for (var offset = 0; offset < stored.Shards.Count; offset++)
+            {
+                var index = stored.FirstShard + offset;
+                messages.Add(new ClassifyShard(
+                    jobId, index, record.ShardCount, model, root, stored.Shards[offset], record.Output, JobOutputLayout.ResultKey(jobId, index),
+                    record.Spec.TopK, JobOutputLayout.CancelMarkerKey(jobId), Thumbnails: thumbnails));
+            }
+
+            await shards.DispatchAsync(messages, record.Spec.Priority, cancellationToken);
+            BatchMetrics.ShardsDispatched.Add(messages.Count);
+            var sent = page + 1;
+            var current = await state.UpdateAsync(jobId, r => r.DispatchedPages >= sent ? r : r with { DispatchedPages = sent }, cancellationToken);
+            if (current.IsTerminal || current.Status == JobStatus.Cancelling)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async Task FailAsync(Guid jobId, string error, CancellationToken cancellationToken)
+    {
+        await state.UpdateAsync(
             jobId,
             r => r.IsTerminal ? r : r with { Status = JobStatus.Failed, Error = error, CompletedAt = clock.GetUtcNow(), Totals = new JobTotals(0, 0, 0, 0, 0, r.ImageCount) },
             cancellationToken);
+        await state.DeletePlanAsync(jobId, cancellationToken);
+    }
 
     /// <summary>The class names a manifest's labels are resolved against: ImageNet's for a zoo model, a custom model's
     /// own from the model store; null when the store cannot describe it (then integer labels pass unchecked).</summary>
@@ -164,7 +236,10 @@ public sealed partial class JobDispatcher(
     private partial void LogClassNamesUnknown(string model, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} dispatched: {Images} images in {Shards} shards ({Skipped} non-image files skipped), priority {Priority}")]
-    private partial void LogDispatched(Guid jobId, int images, int shards, long skipped, JobPriority priority);
+    private partial void LogDispatched(Guid jobId, long images, int shards, long skipped, JobPriority priority);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: dispatch resumed from its stored plan at page {Page} of {Pages}")]
+    private partial void LogResumed(Guid jobId, int page, int pages);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Job {JobId} is incremental: {Reused} records reused, {Classify} images to classify ({New} new, {Changed} changed), {Removed} removed; full re-score because: {Reason}")]

@@ -81,6 +81,8 @@ public sealed partial class JobFinalizer(
         }
 
         progress.Forget(jobId);
+        // Every shard was sent and is accounted for: nothing reads the stored plan again.
+        await state.DeletePlanAsync(jobId, cancellationToken);
         return true;
     }
 

@@ -24,7 +24,8 @@ public sealed class JobLimitsOptions
     [Range(1, 100_000)]
     public int MaxConcurrentJobsPerIdentity { get; set; } = 20;
 
-    /// <summary>Largest manifest file (CSV/TXT listing the images) a job may name; a larger one fails the job at planning.</summary>
+    /// <summary>Largest manifest file (CSV/TXT listing the images) a job may name; a larger one fails the job at planning.
+    /// A full job's manifest is streamed into its plan, never held whole: 1 GiB holds 10,000,000 lines of ~100 bytes.</summary>
     [Range(1024, 1L << 40)]
-    public long MaxManifestBytes { get; set; } = 256L << 20;
+    public long MaxManifestBytes { get; set; } = 1L << 30;
 }

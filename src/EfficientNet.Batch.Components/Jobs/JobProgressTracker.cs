@@ -72,11 +72,14 @@ public sealed class JobProgressTracker(TimeProvider clock)
     private sealed class JobProgress
     {
         private readonly Lock _gate = new();
-        private readonly Dictionary<int, ShardOutcome> _shards = [];
+
+        // Per shard only what the counts need, not the whole outcome: a 10,000,000-image job has ~39,000 shards.
+        private readonly Dictionary<int, ShardTally> _shards = [];
         private readonly HashSet<int> _running = [];
         private readonly HashSet<int> _skipped = [];
         private long _ok;
         private long _failed;
+        private int _failedShards;
         private DateTimeOffset? _firstStarted;
 
         public JobProgressSnapshot Add(ShardOutcome outcome, DateTimeOffset now)
@@ -87,13 +90,15 @@ public sealed class JobProgressTracker(TimeProvider clock)
                 {
                     _ok -= previous.ImagesOk;
                     _failed -= previous.ImagesFailed;
+                    _failedShards -= previous.Succeeded ? 0 : 1;
                 }
 
-                _shards[outcome.ShardIndex] = outcome;
+                _shards[outcome.ShardIndex] = new ShardTally(outcome.Succeeded, outcome.ImagesOk, outcome.ImagesFailed);
                 _running.Remove(outcome.ShardIndex);
                 _skipped.Remove(outcome.ShardIndex);
                 _ok += outcome.ImagesOk;
                 _failed += outcome.ImagesFailed;
+                _failedShards += outcome.Succeeded ? 0 : 1;
                 _firstStarted ??= now - TimeSpan.FromSeconds(Math.Max(0, outcome.Seconds));
                 return SnapshotLocked();
             }
@@ -135,11 +140,10 @@ public sealed class JobProgressTracker(TimeProvider clock)
             }
         }
 
-        private JobProgressSnapshot SnapshotLocked()
-        {
-            var failedShards = _shards.Values.Count(o => !o.Succeeded);
-            return new JobProgressSnapshot(_shards.Count - failedShards, failedShards, _running.Count, _skipped.Count, _ok, _failed, _firstStarted);
-        }
+        private JobProgressSnapshot SnapshotLocked() =>
+            new(_shards.Count - _failedShards, _failedShards, _running.Count, _skipped.Count, _ok, _failed, _firstStarted);
+
+        private readonly record struct ShardTally(bool Succeeded, int ImagesOk, int ImagesFailed);
     }
 }
 

@@ -28,6 +28,14 @@ public sealed record JobRecord
     /// <summary>Set once every shard message was sent.</summary>
     public DateTimeOffset? DispatchedAt { get; init; }
 
+    /// <summary>Pages of the stored shard plan (<see cref="Shards.ShardPlanPage"/>), set with <see cref="PlannedAt"/>: a
+    /// coordinator that restarts mid-dispatch sends the rest from them, without listing the dataset again. Null for a
+    /// job planned before plans were stored (its dispatch lists the dataset again).</summary>
+    public int? PlanPages { get; init; }
+
+    /// <summary>Plan pages whose shard messages were all sent: where a restarted dispatch resumes.</summary>
+    public int DispatchedPages { get; init; }
+
     public DateTimeOffset? CancelRequestedAt { get; init; }
 
     public DateTimeOffset? CompletedAt { get; init; }

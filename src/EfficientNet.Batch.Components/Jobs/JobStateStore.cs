@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using EfficientNet.Batch.Storage;
+using EfficientNet.Batch.Components.Shards;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
@@ -215,9 +216,22 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     public async Task ReleaseFinalizeLeaseAsync(Guid jobId, CancellationToken cancellationToken) =>
         await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
 
-    /// <summary>Removes everything stored about a job (record, shard outcomes, lease).</summary>
+    /// <summary>Stores page <paramref name="page"/> of a job's shard plan (a replan overwrites it).</summary>
+    public Task WritePlanPageAsync(Guid jobId, ShardPlanPage page, CancellationToken cancellationToken) =>
+        WriteJsonAsync(PlanPageKey(jobId, page.Page), page, JobJsonContext.Default.ShardPlanPage, WriteCondition.None, cancellationToken);
+
+    /// <exception cref="InvalidDataException">The page is missing: the plan the job record counts is not whole.</exception>
+    public async Task<ShardPlanPage> ReadPlanPageAsync(Guid jobId, int page, CancellationToken cancellationToken) =>
+        (await ReadJsonAsync(PlanPageKey(jobId, page), JobJsonContext.Default.ShardPlanPage, cancellationToken))?.Value
+        ?? throw new InvalidDataException($"Page {page} of the shard plan of job {jobId} is missing ({store.Describe(PlanPageKey(jobId, page))}).");
+
+    /// <summary>Removes a job's stored shard plan (once it is dispatched and merged, nothing reads it again).</summary>
+    public Task DeletePlanAsync(Guid jobId, CancellationToken cancellationToken) => store.DeleteAllAsync(Join($"plans/{jobId:N}/"), cancellationToken);
+
+    /// <summary>Removes everything stored about a job (record, shard plan, shard outcomes, lease).</summary>
     public async Task DeleteAsync(Guid jobId, CancellationToken cancellationToken)
     {
+        await DeletePlanAsync(jobId, cancellationToken);
         await store.DeleteAllAsync(Join($"shards/{jobId:N}/"), cancellationToken);
         await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
         await store.DeleteAsync(RecordKey(jobId), cancellationToken);
@@ -229,6 +243,8 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     private string OutcomeKey(Guid jobId, int shardIndex) => Join($"shards/{jobId:N}/{shardIndex:D6}.json");
 
     private string LeaseKey(Guid jobId) => Join($"leases/{jobId:N}.json");
+
+    private string PlanPageKey(Guid jobId, int page) => Join($"plans/{jobId:N}/page-{page:D6}.json");
 
     private string Join(string key) => BlobKey.Join(prefix, key);
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EfficientNet.Batch.Contracts;
+using EfficientNet.Batch.Components.Shards;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
@@ -47,6 +48,7 @@ public sealed record PredictedClass(int Index, string Name, float Probability);
 [JsonSerializable(typeof(ShardOutcome))]
 [JsonSerializable(typeof(JobSummary))]
 [JsonSerializable(typeof(FinalizeLease))]
+[JsonSerializable(typeof(ShardPlanPage))]
 internal sealed partial class JobJsonContext : JsonSerializerContext
 {
 }

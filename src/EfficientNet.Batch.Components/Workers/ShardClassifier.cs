@@ -15,7 +15,7 @@ public sealed class ShardClassifier(
     ImageBatchClassifier classifier,
     IOptions<WorkerOptions> options,
     ClassificationProgress progress,
-    SharedModelStore sharedModels)
+    SharedModelStore sharedModels) : IShardClassifier
 {
     public async Task<ShardClassified> ClassifyAsync(ClassifyShard shard, CancellationToken cancellationToken)
     {

@@ -17,7 +17,7 @@ public sealed record ShardRunResult(ShardClassified? Classified, ShardSkipped? S
 /// writes nothing.
 /// </summary>
 public sealed partial class ShardExecution(
-    ShardClassifier classifier,
+    IShardClassifier classifier,
     CancelledJobs cancelled,
     ShardDeliveries deliveries,
     ShardLocationGuard guard,
