@@ -135,8 +135,10 @@ public sealed class JobOutputsTests : IDisposable
         Assert.True(cpuSeconds > 0);
         var cost = summary["cost"]!;
         Assert.Equal(0.36, cost["pricePerHour"]!["cpu"]!.GetValue<double>());
-        Assert.Equal(cpuSeconds / 3600 * 0.36, cost["total"]!.GetValue<double>(), 5);
-        Assert.Equal(cpuSeconds / 3600 * 0.36 / 7 * 1000, cost["per1000Images"]!.GetValue<double>(), 4);
+        // The summary rounds both to 6 decimals; within that rounding of the exact figures (comparing at 5 decimal places
+        // failed whenever the 6th digit rounded across a 5th-place boundary).
+        Assert.Equal(cpuSeconds / 3600 * 0.36, cost["total"]!.GetValue<double>(), tolerance: 1e-6);
+        Assert.Equal(cpuSeconds / 3600 * 0.36 / 7 * 1000, cost["per1000Images"]!.GetValue<double>(), tolerance: 1e-6);
     }
 
     [Fact]
