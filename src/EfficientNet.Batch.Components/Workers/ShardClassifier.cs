@@ -64,12 +64,21 @@ public sealed class ShardClassifier(
     }
 }
 
-/// <summary>Images finished in this process, for progress displays (the embedded run's progress bar).</summary>
+/// <summary>Images finished in this process, for progress displays (the embedded run's progress bar), and when the
+/// first of them was.</summary>
 public sealed class ClassificationProgress
 {
     private long _images;
+    private long _firstTicks;
 
     public long Images => Interlocked.Read(ref _images);
 
-    public void Add(int images) => Interlocked.Add(ref _images, images);
+    /// <summary>When the first images of this process were classified (UTC), or null before.</summary>
+    public DateTime? FirstImagesAt => Interlocked.Read(ref _firstTicks) is > 0 and var ticks ? new DateTime(ticks, DateTimeKind.Utc) : null;
+
+    public void Add(int images)
+    {
+        Interlocked.CompareExchange(ref _firstTicks, DateTime.UtcNow.Ticks, 0);
+        Interlocked.Add(ref _images, images);
+    }
 }
