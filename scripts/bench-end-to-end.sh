@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Issue #14's ratios, side by side in one run (figures in docs/benchmarks.md, *End to end*): per model,
+#   (a) `effnet bench` full pipeline from memory (median of ROUNDS interleaved rounds, 1000 photos);
+#   (b) `effnet run` on the 1000 photos and on the first 300, whole process (process start to exit, fresh --out,
+#       warm model store), ROUNDS runs each: images / wall seconds;
+#   (c) the PyTorch DataLoader loop (benchmarks/pytorch-baseline, Debian's python3-torchvision) on the same 1000
+#       photos: its own rate (clock from the first batch) and whole process (python start to exit).
+# Ratios printed: run(1000)/bench, run(300)/bench, run(1000)/PyTorch whole process, run(1000)/PyTorch loop rate.
+#
+# Usage: scripts/bench-end-to-end.sh [--models "efficientnet_b0 efficientnet_b3"] [--rounds 3] [--photos DIR]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+MODELS="efficientnet_b0 efficientnet_b3"
+ROUNDS=3
+PHOTOS="$ROOT/../shared/data/imagenet-samples"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --models) MODELS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --photos) PHOTOS="$2"; shift 2 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+/usr/bin/python3 -c "import torchvision" 2>/dev/null || apt-get install -y --no-install-recommends python3-torchvision >&2
+BIN="$ROOT/artifacts/bench-end-to-end-cli"
+dotnet publish src/EfficientNet.Batch.Cli -c Release -o "$BIN" -v quiet -nologo >&2
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export EFFNET_MODELS="$WORK/models"
+mkdir -p "$WORK/p1000" "$WORK/p300"
+for f in "$PHOTOS"/*; do case "$f" in *.JPEG|*.jpg|*.jpeg|*.png) cp "$f" "$WORK/p1000/" ;; esac; done
+mapfile -t sorted < <(ls "$WORK/p1000" | sort)
+for f in "${sorted[@]:0:300}"; do cp "$PHOTOS/$f" "$WORK/p300/"; done
+N1000=$(ls "$WORK/p1000" | wc -l); N300=$(ls "$WORK/p300" | wc -l)
+
+whole() { # prints wall seconds of a command
+  local start end
+  start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.3f}')"
+}
+
+for model in $MODELS; do
+  short="${model#efficientnet_}"
+  # Warm store: the random weights are made once, before anything is timed.
+  # (Copies, not links: a dataset's symbolic links may not lead outside the folder `run` is allowed to read.)
+  dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/warm" >/dev/null; rm -rf "$WORK/warm"
+  dotnet "$BIN/effnet.dll" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds "$ROUNDS" --json \
+    2>/dev/null >"$WORK/bench-$short.json"
+  runs1000=(); runs300=()
+  for round in $(seq "$ROUNDS"); do
+    rm -rf "$WORK/out"; runs1000+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
+    rm -rf "$WORK/out"; runs300+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
+  done
+  torch_whole=$(whole /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds 1)
+  /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds "$ROUNDS" >"$WORK/torch-$short.txt" 2>/dev/null
+  python3 - "$WORK/bench-$short.json" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" <<'PY'
+import json, re, statistics, sys
+bench = json.load(open(sys.argv[1]))
+torch_rate = float(re.search(r"median ([0-9.]+)", open(sys.argv[2]).read()).group(1))
+model, n1000, n300, torch_whole = sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+r1000 = [n1000 / float(s) for s in sys.argv[7].split()]
+r300 = [n300 / float(s) for s in sys.argv[8].split()]
+pipeline = bench["pipelineImagesPerSecond"]
+run1000, run300 = statistics.median(r1000), statistics.median(r300)
+torch_process = n1000 / torch_whole
+print(f"{model}: bench pipeline {pipeline:.1f} images/s (decode {bench['decodeImagesPerSecond']:.1f}, inference {bench['inferenceImagesPerSecond']:.1f})")
+print(f"  effnet run, whole process: 1000 photos {run1000:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in r1000)}); "
+      f"300 photos {run300:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in r300)})")
+print(f"  PyTorch loop: {torch_rate:.1f} images/s from its first batch; whole process {torch_process:.1f} images/s ({torch_whole:.1f} s)")
+print(f"  run(1000)/bench {run1000 / pipeline:.3f} (target >= 0.9); run(300)/bench {run300 / pipeline:.3f} (>= 0.8); "
+      f"run(1000)/PyTorch whole process {run1000 / torch_process:.2f}x, /PyTorch loop rate {run1000 / torch_rate:.2f}x (>= 3)")
+PY
+done
