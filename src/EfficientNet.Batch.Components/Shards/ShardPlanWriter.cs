@@ -7,28 +7,17 @@ namespace EfficientNet.Batch.Components.Shards;
 public sealed record ShardPlanPage(int Page, int FirstShard, IReadOnlyList<IReadOnlyList<ShardImage>> Shards);
 
 /// <summary>
-/// Cuts a stream of images into shards of at most <c>shardSize</c> images, in dataset order (as <see cref="ShardPlanner"/>
-/// does for a list), and stores them as pages of <see cref="ShardsPerPage"/> shards while the images arrive: a job's plan
-/// is never whole in memory, however large its dataset.
+/// Stores a job's shard plan while its images arrive: <see cref="ShardPlanner"/> cuts them into shards, and every
+/// <see cref="ShardsPerPage"/> shards are written as one page, so a job's plan is never whole in memory, however large
+/// its dataset.
 /// </summary>
-public sealed class ShardPlanWriter
+public sealed class ShardPlanWriter(JobStateStore state, Guid jobId, int shardSize)
 {
     /// <summary>Shards per stored page: 64 × 256 images ≈ 1 MB of JSON per page at the default shard size.</summary>
     public const int ShardsPerPage = 64;
 
-    private readonly JobStateStore _state;
-    private readonly Guid _jobId;
-    private readonly int _shardSize;
+    private readonly ShardPlanner _planner = new(shardSize);
     private readonly List<IReadOnlyList<ShardImage>> _page = new(ShardsPerPage);
-    private List<ShardImage> _shard;
-
-    public ShardPlanWriter(JobStateStore state, Guid jobId, int shardSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(shardSize, ShardPlanner.MinShardSize);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(shardSize, ShardPlanner.MaxShardSize);
-        (_state, _jobId, _shardSize) = (state, jobId, shardSize);
-        _shard = new List<ShardImage>(shardSize);
-    }
 
     public long Images { get; private set; }
 
@@ -40,11 +29,10 @@ public sealed class ShardPlanWriter
     {
         foreach (var image in images)
         {
-            _shard.Add(image);
             Images++;
-            if (_shard.Count == _shardSize)
+            if (_planner.Add(image) is { } shard)
             {
-                await CloseShardAsync(cancellationToken);
+                await AddShardAsync(shard, cancellationToken);
             }
         }
     }
@@ -52,9 +40,9 @@ public sealed class ShardPlanWriter
     /// <summary>Stores the last, partial shard and page.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
     {
-        if (_shard.Count > 0)
+        if (_planner.Complete() is { } last)
         {
-            await CloseShardAsync(cancellationToken);
+            await AddShardAsync(last, cancellationToken);
         }
 
         if (_page.Count > 0)
@@ -63,10 +51,9 @@ public sealed class ShardPlanWriter
         }
     }
 
-    private async Task CloseShardAsync(CancellationToken cancellationToken)
+    private async Task AddShardAsync(IReadOnlyList<ShardImage> shard, CancellationToken cancellationToken)
     {
-        _page.Add(_shard);
-        _shard = new List<ShardImage>(_shardSize);
+        _page.Add(shard);
         Shards++;
         if (_page.Count == ShardsPerPage)
         {
@@ -76,7 +63,7 @@ public sealed class ShardPlanWriter
 
     private async Task WritePageAsync(CancellationToken cancellationToken)
     {
-        await _state.WritePlanPageAsync(_jobId, new ShardPlanPage(Pages, Shards - _page.Count, [.. _page]), cancellationToken);
+        await state.WritePlanPageAsync(jobId, new ShardPlanPage(Pages, Shards - _page.Count, [.. _page]), cancellationToken);
         _page.Clear();
         Pages++;
     }
