@@ -48,8 +48,8 @@ internal static class BenchSystemCommand
             images, workers, deviceMs, transport, shardSize, json,
         };
         command.SetAction((parse, ct) => RunAsync(
-            new SystemBenchmarkSettings(parse.GetValue(images), parse.GetValue(workers), parse.GetValue(deviceMs), parse.GetValue(shardSize), TimeSpan.FromMilliseconds(100)),
-            parse.GetValue(transport)!,
+            new SystemBenchmarkSettings(
+                parse.GetValue(images), parse.GetValue(workers), parse.GetValue(deviceMs), parse.GetValue(shardSize), TimeSpan.FromMilliseconds(100), parse.GetValue(transport)!),
             parse.GetValue(json),
             ct));
         return command;
@@ -67,7 +67,7 @@ internal static class BenchSystemCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(SystemBenchmarkSettings settings, string transport, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(SystemBenchmarkSettings settings, bool json, CancellationToken cancellationToken)
     {
         if (settings.Images < 1 || settings.Workers is < 1 or > 64 || settings.DeviceMilliseconds < 0
             || settings.ShardSize is < ShardPlanner.MinShardSize or > ShardPlanner.MaxShardSize)
@@ -76,6 +76,7 @@ internal static class BenchSystemCommand
             return ExitCodes.InvalidArguments;
         }
 
+        var transport = settings.Transport;
         var rabbit = transport == RabbitMq;
         if (rabbit && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("RABBITMQ_URI")))
         {
@@ -127,7 +128,6 @@ internal static class BenchSystemCommand
                 }
 
                 var report = await host.Services.GetRequiredService<SystemBenchmark>().RunAsync(settings, manifest, output, cancellationToken);
-                report = report with { Transport = transport };
                 Console.Out.WriteLine(json ? JsonSerializer.Serialize(report, Json) : Describe(report));
                 return ExitCodes.Ok;
             }

@@ -13,7 +13,8 @@ namespace EfficientNet.Batch.Components.Benchmarking;
 /// <param name="Workers">Simulated devices (one shard each at a time).</param>
 /// <param name="DeviceMilliseconds">Simulated device time per image.</param>
 /// <param name="StatusInterval">How often the job's status is asked for while it runs.</param>
-public sealed record SystemBenchmarkSettings(int Images, int Workers, double DeviceMilliseconds, int ShardSize, TimeSpan StatusInterval);
+/// <param name="Transport">The bus the job runs on (<c>inmemory</c> or <c>rabbitmq</c>), as the report names it.</param>
+public sealed record SystemBenchmarkSettings(int Images, int Workers, double DeviceMilliseconds, int ShardSize, TimeSpan StatusInterval, string Transport);
 
 /// <summary>
 /// <c>effnet bench system</c>: one job over a generated manifest of <see cref="SystemBenchmarkSettings.Images"/> paths,
@@ -98,7 +99,7 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
             ShardSize = settings.ShardSize,
             Workers = settings.Workers,
             DeviceMilliseconds = settings.DeviceMilliseconds,
-            Transport = "inmemory",
+            Transport = settings.Transport,
             Storage = "file system",
             Cores = Environment.ProcessorCount,
             PlanSeconds = Round((planned - final.SubmittedAt).TotalSeconds),
