@@ -6,8 +6,12 @@
 #   (c) the PyTorch DataLoader loop (benchmarks/pytorch-baseline, Debian's python3-torchvision) on the same 1000
 #       photos: its own rate (clock from the first batch) and whole process (python start to exit).
 # Ratios printed: run(1000)/bench, run(300)/bench, run(1000)/PyTorch whole process, run(1000)/PyTorch loop rate.
+# With --baseline-env NAME=VALUE, (b) also runs with that setting in its environment, interleaved with the default
+# runs (e.g. Worker__ConcurrentShards=1, the pipeline that drains at every shard boundary), and both are printed.
+# The CLI is published ReadyToRun for this machine's runtime, as the Dockerfiles publish the hosts.
 #
 # Usage: scripts/bench-end-to-end.sh [--models "efficientnet_b0 efficientnet_b3"] [--rounds 3] [--photos DIR]
+#                                    [--baseline-env NAME=VALUE]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,18 +19,20 @@ cd "$ROOT"
 MODELS="efficientnet_b0 efficientnet_b3"
 ROUNDS=3
 PHOTOS="$ROOT/../shared/data/imagenet-samples"
+BASELINE_ENV=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) MODELS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --photos) PHOTOS="$2"; shift 2 ;;
+    --baseline-env) BASELINE_ENV="$2"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
 /usr/bin/python3 -c "import torchvision" 2>/dev/null || apt-get install -y --no-install-recommends python3-torchvision >&2
 BIN="$ROOT/artifacts/bench-end-to-end-cli"
-dotnet publish src/EfficientNet.Batch.Cli -c Release -o "$BIN" -v quiet -nologo >&2
+dotnet publish src/EfficientNet.Batch.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v quiet -nologo >&2
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export EFFNET_MODELS="$WORK/models"
@@ -49,14 +55,19 @@ for model in $MODELS; do
   dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/warm" >/dev/null; rm -rf "$WORK/warm"
   dotnet "$BIN/effnet.dll" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds "$ROUNDS" --json \
     2>/dev/null >"$WORK/bench-$short.json"
-  runs1000=(); runs300=()
+  runs1000=(); runs300=(); base1000=(); base300=()
   for round in $(seq "$ROUNDS"); do
     rm -rf "$WORK/out"; runs1000+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
     rm -rf "$WORK/out"; runs300+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
+    if [ -n "$BASELINE_ENV" ]; then
+      rm -rf "$WORK/out"; base1000+=("$(whole env "$BASELINE_ENV" dotnet "$BIN/effnet.dll" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
+      rm -rf "$WORK/out"; base300+=("$(whole env "$BASELINE_ENV" dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
+    fi
   done
   torch_whole=$(whole /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds 1)
   /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds "$ROUNDS" >"$WORK/torch-$short.txt" 2>/dev/null
-  python3 - "$WORK/bench-$short.json" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" <<'PY'
+  python3 - "$WORK/bench-$short.json" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" \
+    "$BASELINE_ENV" "${base1000[*]:-}" "${base300[*]:-}" <<'PY'
 import json, re, statistics, sys
 bench = json.load(open(sys.argv[1]))
 torch_rate = float(re.search(r"median ([0-9.]+)", open(sys.argv[2]).read()).group(1))
@@ -72,5 +83,12 @@ print(f"  effnet run, whole process: 1000 photos {run1000:.1f} images/s (runs: {
 print(f"  PyTorch loop: {torch_rate:.1f} images/s from its first batch; whole process {torch_process:.1f} images/s ({torch_whole:.1f} s)")
 print(f"  run(1000)/bench {run1000 / pipeline:.3f} (target >= 0.9); run(300)/bench {run300 / pipeline:.3f} (>= 0.8); "
       f"run(1000)/PyTorch whole process {run1000 / torch_process:.2f}x, /PyTorch loop rate {run1000 / torch_rate:.2f}x (>= 3)")
+if sys.argv[9]:
+    b1000 = [n1000 / float(s) for s in sys.argv[10].split()]
+    b300 = [n300 / float(s) for s in sys.argv[11].split()]
+    m1000, m300 = statistics.median(b1000), statistics.median(b300)
+    print(f"  baseline {sys.argv[9]}: 1000 photos {m1000:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in b1000)}), "
+          f"run(1000)/bench {m1000 / pipeline:.3f}; 300 photos {m300:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in b300)}), "
+          f"run(300)/bench {m300 / pipeline:.3f}")
 PY
 done

@@ -96,6 +96,8 @@ public static class ComponentsRegistration
             var inference = sp.GetRequiredService<IOptions<InferenceOptions>>().Value;
             return new PreprocessorCache(inference.MaxImagePixels, inference.JpegDecoder, sp.GetRequiredService<ILogger<PreprocessorCache>>());
         });
+        builder.Services.AddSingleton<DeviceTurns>();
+        builder.Services.AddSingleton<WorkerTimeShares>();
         builder.Services.AddSingleton<ImageBatchClassifier>();
         builder.Services.AddSingleton<ClassificationProgress>();
         builder.Services.AddSingleton<ShardClassifier>();

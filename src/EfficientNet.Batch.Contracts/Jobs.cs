@@ -125,6 +125,8 @@ public sealed record ClassifyShard(
     bool Thumbnails = false);
 
 /// <summary>Event: a shard's results are durably written.</summary>
+/// <param name="Seconds">The worker's time the shard accounts for: its wall time, shared evenly with the shards it
+/// overlapped on the same worker (<c>Worker:ConcurrentShards</c>), so a worker's shards add up to the time it was busy.</param>
 public sealed record ShardClassified(
     Guid JobId,
     int ShardIndex,

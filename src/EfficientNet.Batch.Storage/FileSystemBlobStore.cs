@@ -1,3 +1,5 @@
+using System.IO.Enumeration;
+
 namespace EfficientNet.Batch.Storage;
 
 /// <summary>
@@ -61,7 +63,7 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             var items = new List<BlobEntry>(Math.Min(pageSize, 1024));
             var startFolder = prefix.LastIndexOf('/') is var slash and >= 0 ? prefix[..slash] : "";
-            foreach (var entry in ListOrdered(startFolder, prefix, continuationToken))
+            foreach (var entry in ListOrdered(startFolder, prefix, continuationToken, window: pageSize + 1))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 if (items.Count == pageSize)
@@ -274,77 +276,127 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     /// <summary>
     /// Keys under <paramref name="folder"/> that start with <paramref name="prefix"/> and sort after
-    /// <paramref name="after"/>, in ordinal key order, lazily: only the folders a page needs are read.
+    /// <paramref name="after"/>, in ordinal key order, lazily: only the folders a page needs are read, and of a folder
+    /// only the <paramref name="window"/> smallest children still to come are held at once (a folder of 40,000 shard
+    /// outcomes is not held whole, nor sorted whole, for every page of 1,000).
     /// </summary>
-    private IEnumerable<BlobEntry> ListOrdered(string folder, string prefix, string? after)
+    private IEnumerable<BlobEntry> ListOrdered(string folder, string prefix, string? after, int window)
     {
-        var directory = new DirectoryInfo(folder.Length == 0 ? _root : Path.Join(_root, folder));
-        if (!directory.Exists)
+        var directory = folder.Length == 0 ? _root : Path.Join(_root, folder);
+        string? cursor = null;
+        while (true)
         {
-            yield break;
-        }
+            List<Child> children;
+            bool more;
+            try
+            {
+                (children, more) = SmallestChildren(directory, folder, prefix, after, cursor, window);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                yield break; // emptied and removed since its parent was read (or never there)
+            }
 
-        // A folder sorts as "name/" so that its keys land exactly where ordinal key order puts them
-        // ("a.txt" < "a/b" because '.' < '/', and "a/b" < "a0").
-        var children = new List<(string SortKey, FileSystemInfo Info)>();
-        IEnumerable<FileSystemInfo> infos;
-        try
-        {
-            infos = directory.EnumerateFileSystemInfos("*", ListingOptions).ToList();
-        }
-        catch (DirectoryNotFoundException)
-        {
-            yield break; // emptied and removed since its parent was read
-        }
+            foreach (var child in children)
+            {
+                if (!child.IsFolder)
+                {
+                    BlobEntry entry;
+                    try
+                    {
+                        entry = EntryOf(child.SortKey, new FileInfo(Path.Join(directory, child.Name)));
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        continue; // deleted since the folder was read
+                    }
 
-        foreach (var info in infos)
+                    yield return entry;
+                }
+                else
+                {
+                    foreach (var entry in ListOrdered(child.SortKey[..^1], prefix, after, window))
+                    {
+                        yield return entry;
+                    }
+                }
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+
+            cursor = children[^1].SortKey;
+        }
+    }
+
+    /// <summary>The <paramref name="window"/> smallest children of a folder (by sort key) that may hold keys of the
+    /// listing and sort after <paramref name="cursor"/>, in order, and whether more follow them. A folder sorts as
+    /// "name/" so that its keys land exactly where ordinal key order puts them ("a.txt" &lt; "a/b" because '.' &lt;
+    /// '/', and "a/b" &lt; "a0").</summary>
+    private static (List<Child> Children, bool More) SmallestChildren(
+        string directory, string folder, string prefix, string? after, string? cursor, int window)
+    {
+        // A max-heap of the window: the largest sort key held is the first to give way to a smaller one.
+        var heap = new PriorityQueue<Child, string>(window + 1, Comparer<string>.Create((x, y) => string.CompareOrdinal(y, x)));
+        var more = false;
+        var entries = new FileSystemEnumerable<Child?>(
+            directory,
+            (ref FileSystemEntry entry) =>
+            {
+                var name = entry.FileName.ToString();
+                if (BlobKey.IsReservedName(name))
+                {
+                    return null;
+                }
+
+                var key = BlobKey.Join(folder, name);
+                return entry.IsDirectory
+                    ? MayHoldKeys(key + "/", prefix, after) ? new Child(key + "/", name, IsFolder: true) : null
+                    : key.StartsWith(prefix, StringComparison.Ordinal) && (after is null || string.CompareOrdinal(key, after) > 0)
+                        ? new Child(key, name, IsFolder: false)
+                        : null;
+            },
+            ListingOptions);
+        foreach (var child in entries)
         {
-            if (BlobKey.IsReservedName(info.Name))
+            if (child is null || (cursor is not null && string.CompareOrdinal(child.SortKey, cursor) <= 0))
             {
                 continue;
             }
 
-            var key = BlobKey.Join(folder, info.Name);
-            if (info is DirectoryInfo)
+            // Symbolic links to folders are not followed: they could form cycles.
+            if (child.IsFolder && new DirectoryInfo(Path.Join(directory, child.Name)).LinkTarget is not null)
             {
-                // Symbolic links to folders are not followed: they could form cycles.
-                if (info.LinkTarget is null && MayHoldKeys(key + "/", prefix, after))
-                {
-                    children.Add((key + "/", info));
-                }
+                continue;
             }
-            else if (key.StartsWith(prefix, StringComparison.Ordinal) && (after is null || string.CompareOrdinal(key, after) > 0))
-            {
-                children.Add((key, info));
-            }
-        }
 
-        children.Sort((x, y) => string.CompareOrdinal(x.SortKey, y.SortKey));
-        foreach (var (sortKey, info) in children)
-        {
-            if (info is FileInfo file)
+            if (heap.Count < window)
             {
-                BlobEntry entry;
-                try
-                {
-                    entry = EntryOf(sortKey, file);
-                }
-                catch (FileNotFoundException)
-                {
-                    continue; // deleted since the folder was read
-                }
-
-                yield return entry;
+                heap.Enqueue(child, child.SortKey);
             }
             else
             {
-                foreach (var entry in ListOrdered(sortKey[..^1], prefix, after))
+                more = true;
+                if (string.CompareOrdinal(child.SortKey, heap.Peek().SortKey) < 0)
                 {
-                    yield return entry;
+                    heap.DequeueEnqueue(child, child.SortKey);
                 }
             }
         }
+
+        var children = new List<Child>(heap.Count);
+        while (heap.TryDequeue(out var child, out _))
+        {
+            children.Add(child);
+        }
+
+        children.Reverse();
+        return (children, more);
     }
+
+    private sealed record Child(string SortKey, string Name, bool IsFolder);
 
     private static readonly EnumerationOptions ListingOptions = new()
     {

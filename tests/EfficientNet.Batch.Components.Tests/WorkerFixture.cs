@@ -52,7 +52,7 @@ public sealed class WorkerFixture : IDisposable
         });
         var sessions = new ModelSessionCache(inference, new ExecutionProviderSelector(), NullLogger<ModelSessionCache>.Instance);
         // As AddWorkerComponents builds it: the preprocessors' pixel limit is Inference:MaxImagePixels.
-        return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(inference.Value.MaxImagePixels), worker, inference), sessions);
+        return (new ImageBatchClassifier(Models, sessions, new PreprocessorCache(inference.Value.MaxImagePixels), worker, inference, new DeviceTurns()), sessions);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

@@ -19,6 +19,42 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract
     }
 
     [Fact]
+    public async Task A_folder_many_pages_long_lists_whole_in_ordinal_order_past_empty_folders_and_folder_links()
+    {
+        // More children than a page's window, files and folders interleaved in sort order ("0005.json" < "0005/..."),
+        // empty folders that hold no key (more of them in a row than a page), and a link to a folder (not followed).
+        var keys = Enumerable.Range(0, 240).Select(i => $"big/{i:D4}.json")
+            .Concat(Enumerable.Range(0, 240).Where(i => i % 7 == 0).Select(i => $"big/{i:D4}/inner.json"))
+            .ToList();
+        foreach (var key in keys)
+        {
+            await WriteTextAsync(key, key);
+        }
+
+        for (var i = 0; i < 12; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(_root, "big", $"0100-empty-{i:D2}"));
+        }
+
+        Directory.CreateSymbolicLink(Path.Combine(_root, "big", "0050-link"), Path.Combine(_root, "big", "0007"));
+
+        var listed = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await Store.ListPageAsync("big/", token, pageSize: 5, Ct);
+            Assert.InRange(page.Items.Count, token is null ? 1 : 0, 5);
+            listed.AddRange(page.Items.Select(i => i.Key));
+            token = page.ContinuationToken;
+        }
+        while (token is not null && ++pages < 1000);
+
+        Assert.Equal(keys.Order(StringComparer.Ordinal), listed);
+        Assert.Equal(keys.Where(k => k.StartsWith("big/01", StringComparison.Ordinal)).Order(StringComparer.Ordinal), await ListAllKeysAsync("big/01"));
+    }
+
+    [Fact]
     public async Task A_write_waits_while_another_process_holds_the_folder_lock()
     {
         await WriteTextAsync("jobs/state.json", "v1");

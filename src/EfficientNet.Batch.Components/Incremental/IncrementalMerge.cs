@@ -16,18 +16,16 @@ public static class IncrementalMerge
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     /// <param name="expectedLines">Lines the merge must write; anything else fails it before anything is published.</param>
-    /// <param name="outcomes">One per shard that has an outcome; a shard without one (a cancelled job's) leaves its
-    /// images out.</param>
+    /// <param name="outcomes">The job's shard outcomes; a shard without one (a cancelled job's) leaves its images out.</param>
     public static async Task<IncrementalSummary> MergeAsync(
         JobRecord job,
         IncrementalPlanInfo info,
-        IReadOnlyList<ShardOutcome> outcomes,
+        ShardOutcomeTotals outcomes,
         ResolvedLocation output,
         MergeSink sink,
         long expectedLines,
         CancellationToken cancellationToken)
     {
-        var byIndex = outcomes.ToDictionary(o => o.ShardIndex);
         var changesFile = Path.Combine(Path.GetTempPath(), $"effnet-changes-{job.JobId:N}-{Guid.NewGuid():N}.jsonl");
         long classified = 0, top1Changed = 0;
         try
@@ -37,7 +35,7 @@ public static class IncrementalMerge
                 var ct = cancellationToken;
                 await using var plan = await output.Store.OpenReadAsync(output.KeyFor(info.PlanKey), ct);
                 using var planReader = new StreamReader(plan, Encoding.UTF8, false, 1 << 16);
-                await using var results = new ShardResultStream(job, byIndex, output);
+                await using var results = new ShardResultStream(job, outcomes, output);
                 long position = 0;
                 while (await planReader.ReadLineAsync(ct) is { } text)
                 {
@@ -122,7 +120,7 @@ public static class IncrementalMerge
 
     /// <summary>The records of the job's shard results, read shard after shard in plan order. Each shard must hold
     /// exactly the lines its outcome reports, in the plan's order, or the merge fails and publishes nothing.</summary>
-    private sealed class ShardResultStream(JobRecord job, IReadOnlyDictionary<int, ShardOutcome> outcomes, ResolvedLocation output) : IAsyncDisposable
+    private sealed class ShardResultStream(JobRecord job, ShardOutcomeTotals outcomes, ResolvedLocation output) : IAsyncDisposable
     {
         private int _shard = -1;
         private long _lines;
@@ -134,12 +132,12 @@ public static class IncrementalMerge
             {
                 await CloseAsync(cancellationToken);
                 _shard = shard;
-                if (!outcomes.TryGetValue(shard, out var outcome))
+                if (shard >= outcomes.ShardCount || !outcomes.Has(shard))
                 {
                     return null;
                 }
 
-                var key = output.KeyFor(outcome.Succeeded ? JobOutputLayout.ResultKey(job.JobId, shard) : JobOutputLayout.FailedResultKey(job.JobId, shard));
+                var key = output.KeyFor(outcomes.SucceededAt(shard) ? JobOutputLayout.ResultKey(job.JobId, shard) : JobOutputLayout.FailedResultKey(job.JobId, shard));
                 _reader = new StreamReader(await output.Store.OpenReadAsync(key, cancellationToken), Encoding.UTF8, false, 1 << 16);
             }
 
@@ -190,11 +188,10 @@ public static class IncrementalMerge
                 }
             }
 
-            var outcome = outcomes[_shard];
-            if (_lines != outcome.ImagesOk + outcome.ImagesFailed)
+            if (_lines != outcomes.LinesAt(_shard))
             {
                 throw new MergeCountException(
-                    $"Shard {_shard} of job {job.JobId} has {_lines} result lines but its outcome reports {outcome.ImagesOk + outcome.ImagesFailed} images.");
+                    $"Shard {_shard} of job {job.JobId} has {_lines} result lines but its outcome reports {outcomes.LinesAt(_shard)} images.");
             }
 
             _reader.Dispose();

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Telemetry;
 using EfficientNet.Batch.Contracts;
@@ -49,12 +48,7 @@ public sealed partial class JobFinalizer(
             return false;
         }
 
-        var outcomes = (await state.ListShardOutcomesAsync(jobId, cancellationToken))
-            .Where(o => o.ShardIndex >= 0 && o.ShardIndex < record.ShardCount)
-            .GroupBy(o => o.ShardIndex)
-            .Select(g => g.Last())
-            .OrderBy(o => o.ShardIndex)
-            .ToList();
+        var outcomes = await state.ReadShardOutcomeTotalsAsync(record, cancellationToken);
         if (outcomes.Count < record.ShardCount && !(cancelling && await CancelSettledAsync(record, cancellationToken)))
         {
             return false;
@@ -86,12 +80,12 @@ public sealed partial class JobFinalizer(
         return true;
     }
 
-    private async Task FinalizeAsync(JobRecord record, List<ShardOutcome> outcomes, bool cancelling, Activity? activity, CancellationToken cancellationToken)
+    private async Task FinalizeAsync(JobRecord record, ShardOutcomeTotals outcomes, bool cancelling, Activity? activity, CancellationToken cancellationToken)
     {
         activity?.SetTag(JobTracing.Tags.Shards, record.ShardCount);
         var jobId = record.JobId;
         var expected = cancelling
-            ? outcomes.Sum(o => (long)o.ImagesOk + o.ImagesFailed) + (record.Incremental?.Reused ?? 0)
+            ? outcomes.ImagesOk + outcomes.ImagesFailed + (record.Incremental?.Reused ?? 0)
             : record.ImageCount;
         MergedJob merged;
         ModelDescription? model;
@@ -121,13 +115,13 @@ public sealed partial class JobFinalizer(
         await using var _ = merged;
         var statistics = merged.Statistics;
         var completedAt = clock.GetUtcNow();
-        var status = cancelling ? JobStatus.Cancelled : outcomes.All(o => o.Succeeded) ? JobStatus.Completed : JobStatus.CompletedWithErrors;
+        var status = cancelling ? JobStatus.Cancelled : outcomes.AllSucceeded ? JobStatus.Completed : JobStatus.CompletedWithErrors;
         var summary = JobSummaryBuilder.Build(
             record, outcomes, statistics, status, JobOutputLayout.PredictionsLocation(record), completedAt, merged.Files.Locations(record), cost.Value, model);
         await merger.PublishAsync(record, merged, summary, cancellationToken);
         var skipped = record.ShardCount - outcomes.Count;
         var totals = new JobTotals(
-            outcomes.Count(o => o.Succeeded), outcomes.Count(o => !o.Succeeded), skipped, statistics.Ok, statistics.Failed, summary.ImagesNotClassified);
+            outcomes.Succeeded, outcomes.Count - outcomes.Succeeded, skipped, statistics.Ok, statistics.Failed, summary.ImagesNotClassified);
         await state.UpdateAsync(jobId, r => r.IsTerminal ? r : r with { Status = status, CompletedAt = completedAt, Totals = totals }, cancellationToken);
         await cleanup.RemoveAsync(record, status, cancellationToken);
         activity?.SetTag(JobTracing.Tags.Status, status.ToString());
@@ -160,20 +154,19 @@ public sealed partial class JobFinalizer(
 
     /// <summary>Reused records were computed under the identity the job was planned with; if a worker classified with
     /// other weights (published while the job ran), the two would be mixed in one output: the job fails instead.</summary>
-    private static void EnsureOneModelIdentity(JobRecord record, List<ShardOutcome> outcomes)
+    private static void EnsureOneModelIdentity(JobRecord record, ShardOutcomeTotals outcomes)
     {
         if (record.Incremental is not { Reused: > 0, Identity: { } planned })
         {
             return;
         }
 
-        foreach (var outcome in outcomes.Where(o => o.Succeeded))
+        foreach (var (shard, used) in outcomes.Identities)
         {
-            var used = ModelIdentityResolver.Reported(record.Spec, outcome.WeightsSha256, outcome.Preprocessing);
-            if (used is not null && used.DifferenceFrom(planned) is { } difference)
+            if (used.DifferenceFrom(planned) is { } difference)
             {
                 throw new MergeCountException(
-                    $"Shard {outcome.ShardIndex} was classified under another model identity than the {record.Incremental.Reused} reused records " +
+                    $"Shard {shard} was classified under another model identity than the {record.Incremental.Reused} reused records " +
                     $"({difference}); nothing was published. Run the job again: it re-scores everything under the new identity.");
             }
         }
@@ -188,7 +181,7 @@ public sealed partial class JobFinalizer(
             return true;
         }
 
-        var snapshot = await progress.GetSnapshotAsync(record.JobId, () => state.ListShardOutcomesAsync(record.JobId, cancellationToken));
+        var snapshot = await progress.GetSnapshotAsync(record.JobId, () => state.StreamShardOutcomesAsync(record.JobId, cancellationToken));
         return snapshot.ShardsRunning == 0 && snapshot.ShardsDone + snapshot.ShardsSkipped >= record.ShardCount;
     }
 

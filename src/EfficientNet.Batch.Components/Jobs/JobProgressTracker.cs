@@ -16,16 +16,16 @@ public sealed class JobProgressTracker(TimeProvider clock)
 
     public int TrackedJobs => _jobs.Count;
 
-    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<IAsyncEnumerable<ShardOutcome>> load) =>
         (await GetAsync(jobId, load)).Add(outcome, clock.GetUtcNow());
 
-    public async Task<JobProgressSnapshot> StartedAsync(Guid jobId, int shardIndex, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+    public async Task<JobProgressSnapshot> StartedAsync(Guid jobId, int shardIndex, Func<IAsyncEnumerable<ShardOutcome>> load) =>
         (await GetAsync(jobId, load)).Start(shardIndex, clock.GetUtcNow());
 
-    public async Task<JobProgressSnapshot> SkippedAsync(Guid jobId, int shardIndex, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+    public async Task<JobProgressSnapshot> SkippedAsync(Guid jobId, int shardIndex, Func<IAsyncEnumerable<ShardOutcome>> load) =>
         (await GetAsync(jobId, load)).Skip(shardIndex);
 
-    public async Task<JobProgressSnapshot> GetSnapshotAsync(Guid jobId, Func<Task<IReadOnlyList<ShardOutcome>>> load) =>
+    public async Task<JobProgressSnapshot> GetSnapshotAsync(Guid jobId, Func<IAsyncEnumerable<ShardOutcome>> load) =>
         (await GetAsync(jobId, load)).Snapshot();
 
     public void Forget(Guid jobId) => _jobs.TryRemove(jobId, out _);
@@ -45,13 +45,13 @@ public sealed class JobProgressTracker(TimeProvider clock)
         return forgotten;
     }
 
-    private async Task<JobProgress> GetAsync(Guid jobId, Func<Task<IReadOnlyList<ShardOutcome>>> load)
+    private async Task<JobProgress> GetAsync(Guid jobId, Func<IAsyncEnumerable<ShardOutcome>> load)
     {
         var lazy = _jobs.GetOrAdd(jobId, _ => new Lazy<Task<JobProgress>>(async () =>
         {
             var progress = new JobProgress();
             var now = clock.GetUtcNow();
-            foreach (var outcome in await load())
+            await foreach (var outcome in load())
             {
                 progress.Add(outcome, now);
             }

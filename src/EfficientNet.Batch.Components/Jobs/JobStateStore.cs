@@ -15,6 +15,9 @@ namespace EfficientNet.Batch.Components.Jobs;
 public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex index) : IDisposable
 {
     private const int PageSize = 1000;
+
+    /// <summary>Outcome objects read at once when a job's outcomes are streamed.</summary>
+    private const int OutcomeReadParallelism = 32;
     private readonly SemaphoreSlim _loading = new(1, 1);
     private volatile bool _loaded;
 
@@ -145,19 +148,41 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     public async Task<ShardOutcome?> GetShardOutcomeAsync(Guid jobId, int shardIndex, CancellationToken cancellationToken) =>
         (await ReadJsonAsync(OutcomeKey(jobId, shardIndex), JobJsonContext.Default.ShardOutcome, cancellationToken))?.Value;
 
-    public async Task<IReadOnlyList<ShardOutcome>> ListShardOutcomesAsync(Guid jobId, CancellationToken cancellationToken)
+    /// <summary>Streams a job's shard outcomes (one stored object per shard), reading up to
+    /// <see cref="OutcomeReadParallelism"/> at once: nothing is collected, so a caller that folds them
+    /// (<see cref="ShardOutcomeTotals"/>, <see cref="JobProgressTracker"/>) holds none of them.</summary>
+    public async IAsyncEnumerable<ShardOutcome> StreamShardOutcomesAsync(Guid jobId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var outcomes = new List<ShardOutcome>();
+        var window = new List<string>(OutcomeReadParallelism);
         await foreach (var entry in store.ListAllAsync(Join($"shards/{jobId:N}/"), PageSize, cancellationToken))
         {
-            var outcome = await ReadJsonAsync(entry.Key, JobJsonContext.Default.ShardOutcome, cancellationToken);
-            if (outcome is not null)
+            window.Add(entry.Key);
+            if (window.Count == OutcomeReadParallelism)
             {
-                outcomes.Add(outcome.Value.Value);
+                foreach (var outcome in await ReadOutcomesAsync(window, cancellationToken))
+                {
+                    yield return outcome;
+                }
+
+                window.Clear();
             }
         }
 
-        return outcomes;
+        foreach (var outcome in await ReadOutcomesAsync(window, cancellationToken))
+        {
+            yield return outcome;
+        }
+    }
+
+    /// <summary>A job's shard outcomes folded into one aggregate (<see cref="ShardOutcomeTotals"/>).</summary>
+    public Task<ShardOutcomeTotals> ReadShardOutcomeTotalsAsync(JobRecord job, CancellationToken cancellationToken) =>
+        ShardOutcomeTotals.FoldAsync(job.Spec, job.ShardCount, StreamShardOutcomesAsync(job.JobId, cancellationToken));
+
+    private async Task<IEnumerable<ShardOutcome>> ReadOutcomesAsync(List<string> keys, CancellationToken cancellationToken)
+    {
+        // An outcome deleted between the listing and the read (the job was deleted) is left out.
+        var read = await Task.WhenAll(keys.Select(key => ReadJsonAsync(key, JobJsonContext.Default.ShardOutcome, cancellationToken)));
+        return read.Where(r => r is not null).Select(r => r!.Value.Value);
     }
 
     /// <summary>Takes the right to merge a job. A lease not renewed for <paramref name="staleAfter"/> is taken over,

@@ -1,15 +1,15 @@
-using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Contracts.Api;
 using EfficientNet.Batch.Models.Catalogue;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
-/// <summary>Builds summary.json from a job's record, its shard outcomes and the statistics gathered while merging.</summary>
+/// <summary>Builds summary.json from a job's record, its shard outcomes (folded, <see cref="ShardOutcomeTotals"/>) and the
+/// statistics gathered while merging.</summary>
 public static class JobSummaryBuilder
 {
     public static JobSummary Build(
         JobRecord job,
-        IReadOnlyList<ShardOutcome> outcomes,
+        ShardOutcomeTotals outcomes,
         MergeStatistics statistics,
         JobStatus status,
         string predictionsLocation,
@@ -27,24 +27,24 @@ public static class JobSummaryBuilder
         var flavour = variant?.Flavour ?? CustomModel.Flavour;
         var wall = Math.Max((completedAt - job.SubmittedAt).TotalSeconds, 1e-9);
         var names = model?.ClassNames ?? [];
-        var deviceSeconds = DeviceSeconds(outcomes);
-        var weights = outcomes.Select(o => o.Weights).FirstOrDefault(w => w is not null)
+        var deviceSeconds = outcomes.DeviceSeconds;
+        var weights = outcomes.Weights
             ?? (job.Spec.RandomWeights ? $"untrained (random weights, seed {job.Spec.Seed})" : "imported");
         return new JobSummary
         {
             JobId = job.JobId,
             Status = status,
             // What the workers applied (an imported model may override the catalogue's normalisation).
-            Model = outcomes.Select(o => o.Preprocessing).FirstOrDefault(p => p is not null) is { } applied
+            Model = outcomes.Preprocessing is { } applied
                 ? new SummaryModel(id, arch, flavour, applied.Resolution, applied.Normalization, applied.Mean, applied.Std)
                 : variant is not null
                     ? new SummaryModel(id, arch, flavour, variant.Resolution, variant.NormalizationName, variant.Mean, variant.Std)
                     : new SummaryModel(id, arch, flavour, 0, "unknown", [], []),
             Weights = weights,
             // Random weights asked for, or stored weights whose provenance says they were generated (reported by workers).
-            Untrained = job.Spec.RandomWeights || outcomes.Any(o => o.Untrained),
-            ExecutionProviders = Distinct(outcomes.Select(o => o.ExecutionProvider)),
-            Precisions = Distinct(outcomes.Select(o => o.Precision)),
+            Untrained = job.Spec.RandomWeights || outcomes.Untrained,
+            ExecutionProviders = [.. outcomes.ExecutionProviders],
+            Precisions = [.. outcomes.Precisions],
             Dataset = job.Spec.Dataset,
             Predictions = predictionsLocation,
             ImagesTotal = statistics.Total,
@@ -56,10 +56,8 @@ public static class JobSummaryBuilder
             CancelRequestedAt = job.CancelRequestedAt,
             SkippedFiles = job.SkippedFiles,
             Shards = job.ShardCount,
-            FailedShards = outcomes.Where(o => !o.Succeeded).Select(o => new FailedShard(o.ShardIndex, o.Reason)).ToList(),
-            ShardsByWorker = new SortedDictionary<string, int>(
-                outcomes.Where(o => o.Worker is not null).GroupBy(o => o.Worker!).ToDictionary(g => g.Key, g => g.Count()),
-                StringComparer.Ordinal),
+            FailedShards = [.. outcomes.FailedShards],
+            ShardsByWorker = new SortedDictionary<string, int>(outcomes.ShardsByWorker.ToDictionary(), StringComparer.Ordinal),
             SubmittedAt = job.SubmittedAt,
             CompletedAt = completedAt,
             WallSeconds = Math.Round(wall, 3),
@@ -76,9 +74,7 @@ public static class JobSummaryBuilder
                     Math.Round((double)statistics.Top1Correct / statistics.Labelled, 4),
                     Math.Round((double)statistics.TopKCorrect / statistics.Labelled, 4)),
             // What the workers reported; for a job that classified nothing, the identity its reused records have.
-            ModelIdentity = outcomes.Where(o => o.Succeeded)
-                .Select(o => ModelIdentityResolver.Reported(job.Spec, o.WeightsSha256, o.Preprocessing))
-                .FirstOrDefault(i => i is not null) ?? job.Incremental?.Identity,
+            ModelIdentity = outcomes.Identities.Count > 0 ? outcomes.Identities.MinBy(i => i.Shard).Identity : job.Incremental?.Identity,
             Incremental = statistics.Incremental,
             Evaluation = statistics.Evaluation,
             Review = job.Spec.Review is { } review && outputs is not null
@@ -95,15 +91,6 @@ public static class JobSummaryBuilder
         };
     }
 
-    /// <summary>Seconds the job's shards ran, per device kind (each shard's wall time on its worker; with
-    /// <c>Worker:ConcurrentShards</c> above 1, shards overlap on one device and this is an upper bound).</summary>
-    public static IReadOnlyDictionary<string, double> DeviceSeconds(IReadOnlyList<ShardOutcome> outcomes) =>
-        new SortedDictionary<string, double>(
-            outcomes.Where(o => o.Succeeded)
-                .GroupBy(o => DeviceKinds.Of(o.ExecutionProvider))
-                .ToDictionary(g => g.Key, g => Math.Round(g.Sum(o => o.Seconds), 3)),
-            StringComparer.Ordinal);
-
     /// <summary>The job's cost at the configured prices, and per 1,000 images it classified (reused records cost
     /// nothing); null when no price is set for a device kind the job used.</summary>
     public static CostSummary? Cost(IReadOnlyDictionary<string, double> deviceSeconds, CostOptions? options, long imagesClassified)
@@ -118,7 +105,4 @@ public static class JobSummaryBuilder
         var total = deviceSeconds.Sum(p => p.Value / 3600 * prices[p.Key]);
         return new CostSummary(prices, Math.Round(total, 6), imagesClassified > 0 ? Math.Round(total / imagesClassified * 1000, 6) : 0);
     }
-
-    private static List<string> Distinct(IEnumerable<string?> values) =>
-        [.. values.OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }

@@ -110,7 +110,7 @@ public sealed partial class JobSweeper(
 
     private async Task<bool> AllShardsDoneAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        var snapshot = await progress.GetSnapshotAsync(job.JobId, () => state.ListShardOutcomesAsync(job.JobId, cancellationToken));
+        var snapshot = await progress.GetSnapshotAsync(job.JobId, () => state.StreamShardOutcomesAsync(job.JobId, cancellationToken));
         return snapshot.ShardsDone >= job.ShardCount;
     }
 

@@ -18,13 +18,13 @@ public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFo
 {
     public ResolvedLocation ResolveOutput(string location) => storage.Resolve(location);
 
-    /// <summary>Merges the results of <paramref name="outcomes"/> (one per shard, in shard order): a succeeded shard's
-    /// worker result, or a failed shard's error records. The files are spooled, not yet published.</summary>
+    /// <summary>Merges the results of the shards that have an outcome in <paramref name="outcomes"/>, in shard order: a
+    /// succeeded shard's worker result, or a failed shard's error records. The files are spooled, not yet published.</summary>
     /// <param name="expectedLines">Lines the merge must write; anything else is a <see cref="MergeCountException"/>.</param>
     /// <param name="classNames">The model's output names (ImageNet's for a zoo model, a custom model's own); when null,
     /// ImageNet's for a zoo id and none otherwise (the records still name their classes).</param>
     public async Task<MergedJob> MergeAsync(
-        JobRecord job, IReadOnlyList<ShardOutcome> outcomes, long expectedLines, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
+        JobRecord job, ShardOutcomeTotals outcomes, long expectedLines, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
     {
         var output = storage.Resolve(job.Output);
         classNames ??= ZooClassNames(job.Spec);
@@ -38,11 +38,17 @@ public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFo
                 return new MergedJob(sink.Statistics, files);
             }
 
-            foreach (var outcome in outcomes)
+            for (var shard = 0; shard < outcomes.ShardCount; shard++)
             {
-                var key = output.KeyFor(outcome.Succeeded
-                    ? JobOutputLayout.ResultKey(job.JobId, outcome.ShardIndex)
-                    : JobOutputLayout.FailedResultKey(job.JobId, outcome.ShardIndex));
+                if (!outcomes.Has(shard))
+                {
+                    // A cancelled job's shard that never ran.
+                    continue;
+                }
+
+                var key = output.KeyFor(outcomes.SucceededAt(shard)
+                    ? JobOutputLayout.ResultKey(job.JobId, shard)
+                    : JobOutputLayout.FailedResultKey(job.JobId, shard));
                 var before = sink.Statistics.Total;
                 await using (var source = await output.Store.OpenReadAsync(key, cancellationToken))
                 {
@@ -50,11 +56,11 @@ public sealed class ResultMerger(IStorageResolver storage, IEnumerable<IOutputFo
                 }
 
                 var lines = sink.Statistics.Total - before;
-                if (lines != outcome.ImagesOk + outcome.ImagesFailed)
+                if (lines != outcomes.LinesAt(shard))
                 {
                     throw new MergeCountException(
-                        $"Shard {outcome.ShardIndex} of job {job.JobId} has {lines} result lines but its outcome reports " +
-                        $"{outcome.ImagesOk + outcome.ImagesFailed} images ({output.Describe(key)}).");
+                        $"Shard {shard} of job {job.JobId} has {lines} result lines but its outcome reports " +
+                        $"{outcomes.LinesAt(shard)} images ({output.Describe(key)}).");
                 }
             }
 

@@ -57,7 +57,7 @@ public sealed partial class ShardOutcomeRecorder(
     {
         if (await ActiveJobAsync(message.JobId, cancellationToken) is not null)
         {
-            await progress.StartedAsync(message.JobId, message.ShardIndex, () => state.ListShardOutcomesAsync(message.JobId, cancellationToken));
+            await progress.StartedAsync(message.JobId, message.ShardIndex, () => state.StreamShardOutcomesAsync(message.JobId, cancellationToken));
         }
     }
 
@@ -69,7 +69,7 @@ public sealed partial class ShardOutcomeRecorder(
             return;
         }
 
-        var snapshot = await progress.SkippedAsync(message.JobId, message.ShardIndex, () => state.ListShardOutcomesAsync(message.JobId, cancellationToken));
+        var snapshot = await progress.SkippedAsync(message.JobId, message.ShardIndex, () => state.StreamShardOutcomesAsync(message.JobId, cancellationToken));
         await FinalizeIfCompleteAsync(record, snapshot, cancellationToken);
     }
 
@@ -87,7 +87,7 @@ public sealed partial class ShardOutcomeRecorder(
             return;
         }
 
-        var snapshot = await progress.RecordAsync(jobId, outcome, () => state.ListShardOutcomesAsync(jobId, cancellationToken));
+        var snapshot = await progress.RecordAsync(jobId, outcome, () => state.StreamShardOutcomesAsync(jobId, cancellationToken));
         await FinalizeIfCompleteAsync(record, snapshot, cancellationToken);
     }
 

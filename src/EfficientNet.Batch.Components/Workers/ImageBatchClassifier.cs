@@ -62,7 +62,8 @@ public sealed class ImageBatchClassifier(
     ModelSessionCache sessions,
     PreprocessorCache preprocessors,
     IOptions<WorkerOptions> options,
-    IOptions<InferenceOptions> inference)
+    IOptions<InferenceOptions> inference,
+    DeviceTurns device)
 {
     public async Task<ClassificationRun> ClassifyAsync(
         ModelRef model,
@@ -88,8 +89,8 @@ public sealed class ImageBatchClassifier(
         // One shape per run: the configured batch size, or fewer for a run smaller than one batch.
         var capacity = Math.Max(1, Math.Min(inference.Value.BatchSize, inputs.Count));
         var pauseDecoding = PausesDecoding(session.ExecutionProvider, inference.Value.IntraOpSpinning);
-        using var pipeline = new Pipeline(
-            session, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), resolved.ClassNames, pauseDecoding, onImagesDone, thumbnails);
+        var pipeline = new Pipeline(
+            session, device, preprocessor, options.Value, inputs, records, capacity, Math.Min(topK, session.ClassCount), resolved.ClassNames, pauseDecoding, onImagesDone, thumbnails);
         await pipeline.RunAsync(cancellationToken);
         return new ClassificationRun(records, resolved, session.ExecutionProvider, session.Precision);
     }
@@ -107,6 +108,7 @@ public sealed class ImageBatchClassifier(
     /// <summary>The state of one run's pipeline: its stages, queues and batch tensors.</summary>
     private sealed class Pipeline(
         ModelSession session,
+        DeviceTurns device,
         ImagePreprocessor preprocessor,
         WorkerOptions options,
         IReadOnlyList<ImageInput> inputs,
@@ -116,15 +118,13 @@ public sealed class ImageBatchClassifier(
         IReadOnlyList<string> classNames,
         bool pauseDecoding,
         Action<int>? onImagesDone,
-        bool thumbnails) : IDisposable
+        bool thumbnails)
     {
         private readonly List<InferenceBatch> _rented = [];
         // Written by the decoder of an image before its slot is done, read after the batch ran (ordered by the queues).
         private readonly ImageFingerprint?[] _fingerprints = new ImageFingerprint?[inputs.Count];
         // The report's thumbnails (base64 JPEG), made by the decoder from the image's slot; null when not requested.
         private readonly string?[]? _thumbnails = thumbnails ? new string?[inputs.Count] : null;
-        // Closed while a batch runs on spinning CPU threads (see PausesDecoding).
-        private readonly ManualResetEventSlim _decodeGate = new(initialState: true);
         private Exception? _failure;
 
         public async Task RunAsync(CancellationToken cancellationToken)
@@ -196,8 +196,6 @@ public sealed class ImageBatchClassifier(
             }
         }
 
-        public void Dispose() => _decodeGate.Dispose();
-
         private Task Stage(Action body, CancellationTokenSource stop) =>
             Task.Factory.StartNew(
                 () =>
@@ -256,7 +254,7 @@ public sealed class ImageBatchClassifier(
             {
                 if (pauseDecoding)
                 {
-                    _decodeGate.Wait(cancellationToken);
+                    device.WaitToDecode(cancellationToken);
                 }
 
                 var input = inputs[item.Index];
@@ -306,21 +304,16 @@ public sealed class ImageBatchClassifier(
                     using (var activity = BatchMetrics.ActivitySource.StartActivity(JobTracing.Spans.Inference))
                     {
                         activity?.SetTag(JobTracing.Tags.BatchSize, images);
-                        var started = Stopwatch.GetTimestamp();
-                        if (pauseDecoding)
-                        {
-                            _decodeGate.Reset();
-                        }
-
-                        try
-                        {
-                            session.Run(batch.Tensor);
-                        }
-                        finally
-                        {
-                            _decodeGate.Set();
-                        }
-                        BatchMetrics.InferenceDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                        // Timed once the device is this batch's: a wait for another shard's batch is not inference.
+                        device.Run(
+                            () =>
+                            {
+                                var started = Stopwatch.GetTimestamp();
+                                session.Run(batch.Tensor);
+                                BatchMetrics.InferenceDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                            },
+                            pauseDecoding,
+                            cancellationToken);
                         BatchMetrics.BatchSize.Record(images);
                     }
 

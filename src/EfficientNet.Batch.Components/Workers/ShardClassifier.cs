@@ -15,7 +15,8 @@ public sealed class ShardClassifier(
     ImageBatchClassifier classifier,
     IOptions<WorkerOptions> options,
     ClassificationProgress progress,
-    SharedModelStore sharedModels) : IShardClassifier
+    SharedModelStore sharedModels,
+    WorkerTimeShares shares) : IShardClassifier
 {
     public async Task<ShardClassified> ClassifyAsync(ClassifyShard shard, CancellationToken cancellationToken)
     {
@@ -27,6 +28,7 @@ public sealed class ShardClassifier(
         activity?.SetTag(JobTracing.Tags.ShardImages, shard.Images.Count);
         activity?.SetTag(JobTracing.Tags.ModelId, shard.Model.ModelId);
         var started = Stopwatch.GetTimestamp();
+        using var share = shares.Begin();
 
         await sharedModels.EnsureLocalAsync(shard.Model, cancellationToken);
         var dataset = storage.Resolve(shard.DatasetLocation);
@@ -45,8 +47,8 @@ public sealed class ShardClassifier(
             (stream, ct) => PredictionWriter.WriteAsync(stream, run.Records, ct),
             cancellationToken);
 
-        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        BatchMetrics.ShardDuration.Record(seconds);
+        BatchMetrics.ShardDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        share.Dispose();
         return new ShardClassified(
             shard.JobId,
             shard.ShardIndex,
@@ -54,7 +56,7 @@ public sealed class ShardClassifier(
             run.Ok,
             run.Failed,
             options.Value.EffectiveName,
-            Math.Round(seconds, 3),
+            Math.Round(share.Seconds, 3),
             run.Model.WeightsDescription,
             run.ExecutionProvider,
             new Preprocessing(run.Model.Variant.Resolution, run.Model.Variant.NormalizationName, run.Model.Variant.Mean, run.Model.Variant.Std),

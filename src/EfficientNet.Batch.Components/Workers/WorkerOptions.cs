@@ -7,9 +7,12 @@ public sealed class WorkerOptions
 {
     public const string SectionName = "Worker";
 
-    /// <summary>Shards one worker process classifies at once. One is right when decoding already uses every core.</summary>
+    /// <summary>Shards one worker process classifies at once. They share the device, one batch at a time
+    /// (<see cref="DeviceTurns"/>): with two, the next shard reads and decodes while the current one runs its last
+    /// batches, so the pipeline does not drain at every shard boundary. Each shard's pipeline holds its own batch
+    /// tensors (<see cref="BatchesInFlight"/>), so memory grows with this.</summary>
     [Range(1, 64)]
-    public int ConcurrentShards { get; set; } = 1;
+    public int ConcurrentShards { get; set; } = 2;
 
     /// <summary>Shard messages fetched ahead from the broker, per worker.</summary>
     [Range(1, 256)]

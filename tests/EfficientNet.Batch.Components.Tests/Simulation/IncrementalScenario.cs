@@ -66,7 +66,7 @@ public static class IncrementalScenario
 
         // The workers' part, simulated: one result file per shard of the images the plan sends.
         var shards = ShardPlanner.Plan(plan.ToClassify, job.Spec.ShardSize);
-        var outcomes = new List<ShardOutcome>();
+        var outcomes = new ShardOutcomeTotals(job.Spec, shards.Count);
         for (var s = 0; s < shards.Count; s++)
         {
             var records = shards[s].Select(i => Record(i.Path, i.Fingerprint! with { Sha256 = "new" }, 7)).ToList();
