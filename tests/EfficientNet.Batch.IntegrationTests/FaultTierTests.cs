@@ -134,8 +134,9 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
         var summary = await JobCluster.DownloadJsonAsync(_cluster.Results, $"{jobId:N}/summary.json");
         Assert.Equal(photos.Count - shardSize, summary["imagesOk"]!.GetValue<long>());
         Assert.Equal(shardSize, summary["imagesFailed"]!.GetValue<long>());
-        // The delivery counters went with the job's other working files.
-        Assert.Empty(await ListAsync(_cluster.Results, $"{jobId:N}/shards/"));
+        // The delivery counters go with the job's other working files. The cleanup runs just after the terminal status
+        // is stored (so a restarted coordinator can always merge again), so it may still be under way here.
+        await WaitUntilEmptyAsync(_cluster.Results, $"{jobId:N}/shards/");
     }
 
     [Fact]
@@ -296,6 +297,19 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
             .Where(shard => !names.Contains(shard + ".jsonl"))
             .Select(shard => int.Parse(shard["shard-".Length..], System.Globalization.CultureInfo.InvariantCulture))
             .Order()];
+    }
+
+    /// <summary>Waits until no blob is left under <paramref name="prefix"/>; fails naming what is left after 30 s.</summary>
+    private static async Task WaitUntilEmptyAsync(BlobContainerClient container, string prefix)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        HashSet<string> left;
+        while ((left = await ListAsync(container, prefix)).Count > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.Empty(left);
     }
 
     /// <summary>Names (after <paramref name="prefix"/>) of the blobs under it.</summary>

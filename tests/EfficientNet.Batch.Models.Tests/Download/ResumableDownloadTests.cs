@@ -220,10 +220,11 @@ public sealed class ResumableDownloadTests : IAsyncLifetime
     {
         var body = TestFiles.RandomBytes(100_000, 19);
         var name = TestFiles.HonestName("efficientnet_b0_test", body);
-        // About 3 s in all, 1.5 times the stall timeout; each gap is a twentieth of it, so even a loaded machine's
-        // scheduling delays stay far below it.
-        _server.ServeSlowly(name, body, chunks: 30, gap: TimeSpan.FromMilliseconds(100));
-        var settings = TestSettings.Fast with { StallTimeout = TimeSpan.FromSeconds(2) };
+        // About 6 s in all, 1.5 times the stall timeout; each gap is a fortieth of it. (With a 2 s stall timeout, one
+        // full-suite run on the loaded 2-core machine delayed the last chunk past it: the test process's thread pool
+        // was busy with the other tests.)
+        _server.ServeSlowly(name, body, chunks: 40, gap: TimeSpan.FromMilliseconds(150));
+        var settings = TestSettings.Fast with { StallTimeout = TimeSpan.FromSeconds(4) };
 
         var progress = new RecordingPullReporter();
 
