@@ -144,9 +144,10 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
     {
         // Before anything else: a test that cannot restart the broker fails here, with the reason.
         var broker = BrokerControl.For(infrastructure);
-        // 240 photos and the stop at the first finished shard: stop_app takes many seconds on a loaded machine, and the
-        // job must still be running when the broker is down.
-        var photos = JobCluster.Photos(300, 240);
+        // 480 photos and the stop at the first finished shard: stop_app takes many seconds on a loaded machine, and the
+        // job must still be running when the broker is down. (With 240, two suites at once on 2 cores saw stop_app take
+        // 23 s, and all 60 shards finished before it returned.)
+        var photos = JobCluster.Photos(300, 480);
         var dataset = await _cluster.UploadDatasetAsync(photos);
         var hosts = await StartCoordinatorAndWorkersAsync(_cluster);
         var coordinator = hosts[0];
