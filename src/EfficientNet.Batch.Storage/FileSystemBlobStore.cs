@@ -352,22 +352,18 @@ public sealed class FileSystemBlobStore : IBlobStore
                 }
 
                 var key = BlobKey.Join(folder, name);
-                return entry.IsDirectory
-                    ? MayHoldKeys(key + "/", prefix, after) ? new Child(key + "/", name, IsFolder: true) : null
+                var child = entry.IsDirectory
+                    // Symbolic links to folders are not followed: they could form cycles.
+                    ? (entry.Attributes & FileAttributes.ReparsePoint) == 0 && MayHoldKeys(key + "/", prefix, after) ? new Child(key + "/", name, IsFolder: true) : null
                     : key.StartsWith(prefix, StringComparison.Ordinal) && (after is null || string.CompareOrdinal(key, after) > 0)
                         ? new Child(key, name, IsFolder: false)
                         : null;
+                return child is not null && (cursor is null || string.CompareOrdinal(child.SortKey, cursor) > 0) ? child : null;
             },
             ListingOptions);
         foreach (var child in entries)
         {
-            if (child is null || (cursor is not null && string.CompareOrdinal(child.SortKey, cursor) <= 0))
-            {
-                continue;
-            }
-
-            // Symbolic links to folders are not followed: they could form cycles.
-            if (child.IsFolder && new DirectoryInfo(Path.Join(directory, child.Name)).LinkTarget is not null)
+            if (child is null)
             {
                 continue;
             }

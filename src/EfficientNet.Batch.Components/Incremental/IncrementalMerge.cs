@@ -132,7 +132,7 @@ public static class IncrementalMerge
             {
                 await CloseAsync(cancellationToken);
                 _shard = shard;
-                if (shard >= outcomes.ShardCount || !outcomes.Has(shard))
+                if (!outcomes.Has(shard))
                 {
                     return null;
                 }

@@ -135,7 +135,8 @@ public sealed class ShardOutcomeTotals
         }
     }
 
-    public bool Has(int shardIndex) => _states[shardIndex] != None;
+    /// <summary>The shard has an outcome (false for a shard outside the plan).</summary>
+    public bool Has(int shardIndex) => (uint)shardIndex < (uint)_states.Length && _states[shardIndex] != None;
 
     /// <summary>The shard's worker committed its results (false for a failed shard's error records).</summary>
     public bool SucceededAt(int shardIndex) => _states[shardIndex] == Ok;
