@@ -51,10 +51,10 @@ done
 python3 - "$OUT" "$SIZES" "$WORKERS" <<'PY'
 import json, sys
 out, sizes, workers = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
-print(f"{'images':>11} {'plan s':>8} {'dispatch s':>10} {'merge s':>8} {'peak RSS MiB':>12} {'status p90 ms':>13} {'images/s':>9}")
+print(f"{'images':>11} {'plan s':>8} {'dispatch s':>10} {'merge s':>8} {'finish s':>8} {'outcomes read ms':>16} {'peak RSS MiB':>12} {'status p90 ms':>13} {'images/s':>9}")
 for n in sizes:
     r = json.load(open(f"{out}/memory-{n}.json"))
-    print(f"{r['images']:>11,} {r['planSeconds']:>8.1f} {r['dispatchSeconds']:>10.1f} {r['mergeSeconds']:>8.1f} {r['coordinatorPeakRssMiB']:>12.0f} {r['statusP90Ms']:>13.1f} {r['imagesPerSecond']:>9.0f}")
+    print(f"{r['images']:>11,} {r['planSeconds']:>8.1f} {r['dispatchSeconds']:>10.1f} {r['mergeSeconds']:>8.1f} {r.get('finishSeconds') or float('nan'):>8.1f} {r.get('outcomesReadMs') or float('nan'):>16.1f} {r['coordinatorPeakRssMiB']:>12.0f} {r['statusP90Ms']:>13.1f} {r['imagesPerSecond']:>9.0f}")
 base = None
 print(f"\n{'workers':>7} {'images/s':>9} {'device limit':>12} {'vs 1 worker':>11}")
 for w in workers:

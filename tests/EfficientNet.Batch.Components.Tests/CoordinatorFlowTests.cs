@@ -38,6 +38,8 @@ public sealed class CoordinatorFlowTests : IDisposable
             ["Coordinator:CancelGracePeriod"] = "00:00:00",
             ["Coordinator:FinalizeLeaseTimeout"] = "00:00:03",
             ["Coordinator:Retention"] = "01:00:00",
+            // Every second outcome is folded into the job's stored totals, so the flows below mix both.
+            ["Coordinator:OutcomeTotalsBatch"] = "2",
             ["Coordinator:AllowedDatasets:0"] = _dataset,
             ["Coordinator:AllowedOutputs:0"] = _work,
         });
@@ -114,6 +116,31 @@ public sealed class CoordinatorFlowTests : IDisposable
     }
 
     private static List<string> Lines(JobRecord job) => [.. File.ReadAllLines(Path.Combine(job.Output, "predictions.jsonl"))];
+
+    [Fact]
+    public async Task Recorded_outcomes_are_folded_into_the_jobs_stored_totals_which_a_restarted_coordinator_reads()
+    {
+        var job = await DispatchedJobAsync();
+        var totalsFile = Path.Combine(_work, "state", "totals", $"{job.JobId:N}.json");
+
+        // The first outcome loads the tracker from the totals (storing what it read); the second fills the batch of 2.
+        await ClassifyAsync(job, 0);
+        await ClassifyAsync(job, 2, worker: "w2");
+
+        var stored = JsonNode.Parse(await File.ReadAllTextAsync(totalsFile))!;
+        Assert.Equal(3, (int)stored["shardCount"]!);
+        Assert.Equal([1, 0, 1], Convert.FromBase64String((string)stored["states"]!).Select(b => (int)b));
+        // The outcome objects of the folded shards are not what a new coordinator reads: remove them to prove it.
+        File.Delete(Path.Combine(_work, "state", "shards", job.JobId.ToString("N"), "000000.json"));
+        var restarted = new JobQueries(Get<JobStateStore>(), new JobProgressTracker(TimeProvider.System), TimeProvider.System);
+        var view = (await restarted.GetAsync(job.JobId, CancellationToken.None))!;
+        Assert.Equal((2, 3L), (view.ShardsDone, view.ImagesOk));
+
+        await ClassifyAsync(job, 1);
+        var done = await ReadAsync(job.JobId);
+        Assert.Equal(JobStatus.Completed, done!.Status);
+        Assert.Equal(5, Lines(done).Count);
+    }
 
     [Fact]
     public async Task Shards_are_sent_at_the_jobs_priority_with_job_scoped_result_names_and_a_cancel_marker()

@@ -62,6 +62,7 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
         var statusTimes = new List<double>();
         var peakRss = ProcessMemory.CurrentRss();
         var phasePeaks = new Dictionary<string, long>(StringComparer.Ordinal);
+        long? allShardsDone = null;
         JobView view;
         while (true)
         {
@@ -72,6 +73,7 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
             peakRss = Math.Max(peakRss, rss);
             var phase = Phase(view);
             phasePeaks[phase] = Math.Max(phasePeaks.GetValueOrDefault(phase), rss);
+            allShardsDone ??= phase == "merge" ? call : null;
             if (view.Status.IsTerminal())
             {
                 break;
@@ -81,6 +83,7 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
         }
 
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        double? finish = allShardsDone is { } done ? Stopwatch.GetElapsedTime(done).TotalSeconds : null;
         var final = await state.GetAsync(record.JobId, cancellationToken) ?? throw new InvalidOperationException($"Job {record.JobId} vanished.");
         if (final.Status != JobStatus.Completed)
         {
@@ -89,6 +92,9 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
 
         // The record says Completed a moment before the merge span ends (the span also covers the cleanup after it).
         var merge = await merges.WaitAsync(record.JobId, TimeSpan.FromSeconds(60), cancellationToken);
+        var read = Stopwatch.GetTimestamp();
+        _ = await state.ReadShardOutcomeTotalsAsync(final, cancellationToken);
+        var outcomesRead = Stopwatch.GetElapsedTime(read).TotalMilliseconds;
         var planned = final.PlannedAt!.Value;
         var classifying = (merge.Started - planned).TotalSeconds;
         statusTimes.Sort();
@@ -105,6 +111,8 @@ public sealed class SystemBenchmark(JobSubmission submission, JobQueries queries
             PlanSeconds = Round((planned - final.SubmittedAt).TotalSeconds),
             DispatchSeconds = Round((final.DispatchedAt!.Value - planned).TotalSeconds),
             MergeSeconds = Round(merge.Duration.TotalSeconds),
+            FinishSeconds = finish is { } f ? Round(f) : null,
+            OutcomesReadMs = Round(outcomesRead),
             TotalSeconds = Round(wall),
             CoordinatorPeakRssMiB = Round(Math.Max(peakRss, ProcessMemory.PeakRss()) / 1048576.0),
             StatusCalls = statusTimes.Count,

@@ -30,6 +30,15 @@ public sealed record SystemBenchmarkReport
     /// <summary>The merge span: shard results merged into the job's outputs and published.</summary>
     public required double MergeSeconds { get; init; }
 
+    /// <summary>From the first status showing every shard done to the first showing the job finished: the coordinator's
+    /// read of the job's shard outcomes, the merge and the cleanup, as a caller sees them (to the status interval).
+    /// Null when no status call fell between the two.</summary>
+    public double? FinishSeconds { get; init; }
+
+    /// <summary>A restarted coordinator's read of the finished job's shard outcomes, as its first status and its merge read
+    /// them (<c>JobStateStore.ReadShardOutcomeTotalsAsync</c>), timed once the job is done.</summary>
+    public double? OutcomesReadMs { get; init; }
+
     /// <summary>Submission to a finished job, as the caller waited.</summary>
     public required double TotalSeconds { get; init; }
 

@@ -37,6 +37,12 @@ public sealed class CoordinatorOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Shard outcomes recorded between two writes of a job's stored totals (<c>totals/{id}.json</c> in the
+    /// state, nine bytes per shard). Status after a restart and the merge read those totals and at most this many
+    /// outcomes one by one, not one object per shard.</summary>
+    [Range(1, 100_000)]
+    public int OutcomeTotalsBatch { get; set; } = 512;
+
     /// <summary>How long <c>POST /jobs</c> waits for the broker to take the dispatch request. When it does not, the job is
     /// still accepted (it is stored) and the sweep dispatches it once the broker is back.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]

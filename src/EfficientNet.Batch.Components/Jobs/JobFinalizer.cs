@@ -181,7 +181,7 @@ public sealed partial class JobFinalizer(
             return true;
         }
 
-        var snapshot = await progress.GetSnapshotAsync(record.JobId, () => state.StreamShardOutcomesAsync(record.JobId, cancellationToken));
+        var snapshot = await progress.GetSnapshotAsync(record.JobId, () => state.ReadShardOutcomeTotalsAsync(record, cancellationToken));
         return snapshot.ShardsRunning == 0 && snapshot.ShardsDone + snapshot.ShardsSkipped >= record.ShardCount;
     }
 

@@ -4,9 +4,10 @@ namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
 /// In-memory view of the shards of each unfinished job: which have an outcome, which a worker has started, which were
-/// skipped for a cancel. A shard event costs O(1) instead of a listing of every outcome. It is loaded from the durable
-/// outcomes the first time a job is touched (e.g. after a restart), and the durable outcomes are listed once more
-/// before a job is merged. Finished jobs are forgotten: their counts are in the job record. The merge forgets the jobs it
+/// skipped for a cancel, and the outcomes recorded since the job's stored totals last took them in
+/// (<see cref="TakeUnstored"/>). A shard event costs O(1) instead of a listing of every outcome. It is loaded from the
+/// job's stored totals the first time a job is touched (e.g. after a restart), and they are read once more before a job
+/// is merged. Finished jobs are forgotten: their counts are in the job record. The merge forgets the jobs it
 /// finishes; the sweep (<see cref="RetainOnlyAsync"/>) forgets the rest: jobs another coordinator finished or deleted, and
 /// those a late event tracked again after their merge, so the tracker never holds more than the unfinished jobs.
 /// </summary>
@@ -16,17 +17,22 @@ public sealed class JobProgressTracker(TimeProvider clock)
 
     public int TrackedJobs => _jobs.Count;
 
-    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<IAsyncEnumerable<ShardOutcome>> load) =>
+    public async Task<JobProgressSnapshot> RecordAsync(Guid jobId, ShardOutcome outcome, Func<Task<ShardOutcomeTotals>> load) =>
         (await GetAsync(jobId, load)).Add(outcome, clock.GetUtcNow());
 
-    public async Task<JobProgressSnapshot> StartedAsync(Guid jobId, int shardIndex, Func<IAsyncEnumerable<ShardOutcome>> load) =>
+    public async Task<JobProgressSnapshot> StartedAsync(Guid jobId, int shardIndex, Func<Task<ShardOutcomeTotals>> load) =>
         (await GetAsync(jobId, load)).Start(shardIndex, clock.GetUtcNow());
 
-    public async Task<JobProgressSnapshot> SkippedAsync(Guid jobId, int shardIndex, Func<IAsyncEnumerable<ShardOutcome>> load) =>
+    public async Task<JobProgressSnapshot> SkippedAsync(Guid jobId, int shardIndex, Func<Task<ShardOutcomeTotals>> load) =>
         (await GetAsync(jobId, load)).Skip(shardIndex);
 
-    public async Task<JobProgressSnapshot> GetSnapshotAsync(Guid jobId, Func<IAsyncEnumerable<ShardOutcome>> load) =>
+    public async Task<JobProgressSnapshot> GetSnapshotAsync(Guid jobId, Func<Task<ShardOutcomeTotals>> load) =>
         (await GetAsync(jobId, load)).Snapshot();
+
+    /// <summary>The outcomes recorded for the job since the last call, once there are at least <paramref name="atLeast"/>
+    /// of them (else none), for the caller to fold into the job's stored totals.</summary>
+    public IReadOnlyList<ShardOutcome> TakeUnstored(Guid jobId, int atLeast) =>
+        _jobs.TryGetValue(jobId, out var lazy) && lazy.Value.IsCompletedSuccessfully ? lazy.Value.Result.TakeUnstored(atLeast) : [];
 
     public void Forget(Guid jobId) => _jobs.TryRemove(jobId, out _);
 
@@ -45,19 +51,9 @@ public sealed class JobProgressTracker(TimeProvider clock)
         return forgotten;
     }
 
-    private async Task<JobProgress> GetAsync(Guid jobId, Func<IAsyncEnumerable<ShardOutcome>> load)
+    private async Task<JobProgress> GetAsync(Guid jobId, Func<Task<ShardOutcomeTotals>> load)
     {
-        var lazy = _jobs.GetOrAdd(jobId, _ => new Lazy<Task<JobProgress>>(async () =>
-        {
-            var progress = new JobProgress();
-            var now = clock.GetUtcNow();
-            await foreach (var outcome in load())
-            {
-                progress.Add(outcome, now);
-            }
-
-            return progress;
-        }));
+        var lazy = _jobs.GetOrAdd(jobId, _ => new Lazy<Task<JobProgress>>(async () => new JobProgress(await load(), clock.GetUtcNow())));
         try
         {
             return await lazy.Value;
@@ -72,6 +68,7 @@ public sealed class JobProgressTracker(TimeProvider clock)
     private sealed class JobProgress
     {
         private readonly Lock _gate = new();
+        private List<ShardOutcome> _unstored = [];
 
         // Per shard only what the counts need, not the whole outcome: a 10,000,000-image job has ~39,000 shards.
         private readonly Dictionary<int, ShardTally> _shards = [];
@@ -81,6 +78,40 @@ public sealed class JobProgressTracker(TimeProvider clock)
         private long _failed;
         private int _failedShards;
         private DateTimeOffset? _firstStarted;
+
+        public JobProgress(ShardOutcomeTotals loaded, DateTimeOffset now)
+        {
+            for (var index = 0; index < loaded.ShardCount; index++)
+            {
+                if (loaded.Has(index))
+                {
+                    _shards[index] = new ShardTally(loaded.SucceededAt(index), loaded.ImagesOkAt(index), loaded.ImagesFailedAt(index));
+                }
+            }
+
+            _ok = loaded.ImagesOk;
+            _failed = loaded.ImagesFailed;
+            _failedShards = loaded.Count - loaded.Succeeded;
+            if (loaded.Count > 0)
+            {
+                _firstStarted = now - TimeSpan.FromSeconds(loaded.LongestShardSeconds);
+            }
+        }
+
+        public List<ShardOutcome> TakeUnstored(int atLeast)
+        {
+            lock (_gate)
+            {
+                if (_unstored.Count < atLeast || _unstored.Count == 0)
+                {
+                    return [];
+                }
+
+                var taken = _unstored;
+                _unstored = [];
+                return taken;
+            }
+        }
 
         public JobProgressSnapshot Add(ShardOutcome outcome, DateTimeOffset now)
         {
@@ -100,6 +131,7 @@ public sealed class JobProgressTracker(TimeProvider clock)
                 _failed += outcome.ImagesFailed;
                 _failedShards += outcome.Succeeded ? 0 : 1;
                 _firstStarted ??= now - TimeSpan.FromSeconds(Math.Max(0, outcome.Seconds));
+                _unstored.Add(outcome);
                 return SnapshotLocked();
             }
         }

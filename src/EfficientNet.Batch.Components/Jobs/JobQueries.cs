@@ -20,7 +20,7 @@ public sealed class JobQueries(JobStateStore state, JobProgressTracker progress,
             ? new JobProgressSnapshot(totals.ShardsDone, totals.ShardsFailed, 0, totals.ShardsSkipped, totals.ImagesOk, totals.ImagesFailed, null)
             : record.IsTerminal || record.PlannedAt is null
                 ? JobProgressSnapshot.Empty
-                : await progress.GetSnapshotAsync(jobId, () => state.StreamShardOutcomesAsync(jobId, cancellationToken));
+                : await progress.GetSnapshotAsync(jobId, () => state.ReadShardOutcomeTotalsAsync(record, cancellationToken));
         return JobViews.From(record, snapshot, clock.GetUtcNow());
     }
 

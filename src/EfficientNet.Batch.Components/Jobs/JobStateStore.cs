@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -9,8 +10,10 @@ namespace EfficientNet.Batch.Components.Jobs;
 /// <summary>
 /// Durable job state in blob storage, so that a restarted coordinator picks its jobs up again.
 /// Layout under the state prefix: <c>jobs/{id}.json</c> (the record), <c>shards/{id}/{index}.json</c> (one outcome per
-/// finished shard) and <c>leases/{id}.json</c> (who merges the job). Records are updated with optimistic concurrency,
-/// and every write also updates the in-memory <see cref="JobIndex"/>.
+/// finished shard: the commit point of each shard's outcome), <c>totals/{id}.json</c> (the outcomes folded so far, one
+/// object per job), <c>plans/{id}/</c> (the shard plan) and <c>leases/{id}.json</c> (who merges the job). Records and
+/// the folded totals are updated with optimistic concurrency, and every record write also updates the in-memory
+/// <see cref="JobIndex"/>.
 /// </summary>
 public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex index) : IDisposable
 {
@@ -18,6 +21,12 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
 
     /// <summary>Outcome objects read at once when a job's outcomes are streamed.</summary>
     private const int OutcomeReadParallelism = 32;
+
+    /// <summary>Up to this many shards missing from the stored totals, their outcomes are read by key; past it, the
+    /// job's outcomes are listed and only those missing are read.</summary>
+    private const int DirectOutcomeReads = 1024;
+
+    private const int TotalsWriteAttempts = 8;
     private readonly SemaphoreSlim _loading = new(1, 1);
     private volatile bool _loaded;
 
@@ -148,24 +157,31 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     public async Task<ShardOutcome?> GetShardOutcomeAsync(Guid jobId, int shardIndex, CancellationToken cancellationToken) =>
         (await ReadJsonAsync(OutcomeKey(jobId, shardIndex), JobJsonContext.Default.ShardOutcome, cancellationToken))?.Value;
 
-    /// <summary>Streams a job's shard outcomes (one stored object per shard), reading up to
-    /// <see cref="OutcomeReadParallelism"/> at once: nothing is collected, so a caller that folds them
-    /// (<see cref="ShardOutcomeTotals"/>, <see cref="JobProgressTracker"/>) holds none of them.</summary>
-    public async IAsyncEnumerable<ShardOutcome> StreamShardOutcomesAsync(Guid jobId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Lists a job's outcome objects and reads those of the shards <paramref name="wanted"/> accepts (an object
+    /// whose name is not a shard index is read too: the outcome inside says which shard it is),
+    /// <see cref="OutcomeReadParallelism"/> at once; nothing is collected.</summary>
+    private async IAsyncEnumerable<ShardOutcome> StreamOutcomesAsync(Guid jobId, Func<int, bool> wanted, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var window = new List<string>(OutcomeReadParallelism);
         await foreach (var entry in store.ListAllAsync(Join($"shards/{jobId:N}/"), PageSize, cancellationToken))
         {
-            window.Add(entry.Key);
-            if (window.Count == OutcomeReadParallelism)
+            if (ShardIndexOf(entry.Key) is { } index && !wanted(index))
             {
-                foreach (var outcome in await ReadOutcomesAsync(window, cancellationToken))
-                {
-                    yield return outcome;
-                }
-
-                window.Clear();
+                continue;
             }
+
+            window.Add(entry.Key);
+            if (window.Count < OutcomeReadParallelism)
+            {
+                continue;
+            }
+
+            foreach (var outcome in await ReadOutcomesAsync(window, cancellationToken))
+            {
+                yield return outcome;
+            }
+
+            window.Clear();
         }
 
         foreach (var outcome in await ReadOutcomesAsync(window, cancellationToken))
@@ -174,9 +190,123 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
         }
     }
 
-    /// <summary>A job's shard outcomes folded into one aggregate (<see cref="ShardOutcomeTotals"/>).</summary>
-    public Task<ShardOutcomeTotals> ReadShardOutcomeTotalsAsync(JobRecord job, CancellationToken cancellationToken) =>
-        ShardOutcomeTotals.FoldAsync(job.Spec, job.ShardCount, StreamShardOutcomesAsync(job.JobId, cancellationToken));
+    private static int? ShardIndexOf(string key)
+    {
+        var name = key.AsSpan(key.LastIndexOf('/') + 1);
+        return name.EndsWith(".json", StringComparison.Ordinal)
+            && int.TryParse(name[..^".json".Length], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+            ? index
+            : null;
+    }
+
+    /// <summary>A job's shard outcomes folded into one aggregate (<see cref="ShardOutcomeTotals"/>): the stored totals,
+    /// plus the outcomes of the shards they do not have as succeeded (read by key when few, else found by a listing).
+    /// When that adds anything, the totals are stored again, so the next reader starts from there. Stored totals that are
+    /// missing, damaged or of another plan are rebuilt from the outcomes, which stay the record of each shard.</summary>
+    public async Task<ShardOutcomeTotals> ReadShardOutcomeTotalsAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        var (totals, etag) = await ReadStoredTotalsAsync(job, cancellationToken);
+        var (count, succeeded) = (totals.Count, totals.Succeeded);
+        var pending = totals.Pending <= DirectOutcomeReads
+            ? ReadOutcomesByKeyAsync(job.JobId, totals.PendingShards().ToList(), cancellationToken)
+            : StreamOutcomesAsync(job.JobId, index => !totals.Has(index) || !totals.SucceededAt(index), cancellationToken);
+        await foreach (var outcome in pending)
+        {
+            totals.Add(outcome);
+        }
+
+        if (totals.Count != count || totals.Succeeded != succeeded)
+        {
+            await TryWriteTotalsAsync(job.JobId, totals, etag, cancellationToken);
+        }
+
+        return totals;
+    }
+
+    /// <summary>Folds outcomes already written (<see cref="WriteShardOutcomeAsync"/>) into the job's stored totals, so
+    /// that status and the merge need not read them again one object each. Writers that race retry on the stored
+    /// version; folding an outcome twice changes nothing.</summary>
+    public async Task FoldIntoStoredTotalsAsync(JobRecord job, IReadOnlyCollection<ShardOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (totals, etag) = await ReadStoredTotalsAsync(job, cancellationToken);
+            foreach (var outcome in outcomes)
+            {
+                totals.Add(outcome);
+            }
+
+            if (await TryWriteTotalsAsync(job.JobId, totals, etag, cancellationToken) || attempt == TotalsWriteAttempts)
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(10 * attempt), cancellationToken);
+        }
+    }
+
+    /// <summary>The job's stored totals and their version (null when none are stored), or empty totals.</summary>
+    private async Task<(ShardOutcomeTotals Totals, string? ETag)> ReadStoredTotalsAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        (ShardOutcomeTotalsSnapshot Value, string ETag)? stored;
+        try
+        {
+            stored = await ReadJsonAsync(TotalsKey(job.JobId), JobJsonContext.Default.ShardOutcomeTotalsSnapshot, cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return (new ShardOutcomeTotals(job.Spec, job.ShardCount), await ETagOfAsync(TotalsKey(job.JobId), cancellationToken));
+        }
+
+        if (stored is not { } snapshot)
+        {
+            return (new ShardOutcomeTotals(job.Spec, job.ShardCount), null);
+        }
+
+        try
+        {
+            return snapshot.Value.ShardCount == job.ShardCount
+                ? (ShardOutcomeTotals.FromSnapshot(job.Spec, snapshot.Value), snapshot.ETag)
+                : (new ShardOutcomeTotals(job.Spec, job.ShardCount), snapshot.ETag);
+        }
+        catch (InvalidDataException)
+        {
+            return (new ShardOutcomeTotals(job.Spec, job.ShardCount), snapshot.ETag);
+        }
+    }
+
+    private async Task<string?> ETagOfAsync(string key, CancellationToken cancellationToken) =>
+        (await store.GetPropertiesAsync(key, cancellationToken))?.ETag;
+
+    /// <summary>Stores the totals if the stored version is still <paramref name="etag"/> (absent when null). Returns
+    /// false when another writer came first.</summary>
+    private async Task<bool> TryWriteTotalsAsync(Guid jobId, ShardOutcomeTotals totals, string? etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WriteJsonAsync(
+                TotalsKey(jobId), totals.ToSnapshot(), JobJsonContext.Default.ShardOutcomeTotalsSnapshot,
+                etag is null ? WriteCondition.Absent : WriteCondition.Matches(etag), cancellationToken);
+            return true;
+        }
+        catch (BlobConditionFailedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The outcomes of the given shards, read by key <see cref="OutcomeReadParallelism"/> at a time; a shard
+    /// without one is left out.</summary>
+    private async IAsyncEnumerable<ShardOutcome> ReadOutcomesByKeyAsync(Guid jobId, List<int> shards, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        foreach (var window in shards.Chunk(OutcomeReadParallelism))
+        {
+            foreach (var outcome in await ReadOutcomesAsync([.. window.Select(shard => OutcomeKey(jobId, shard))], cancellationToken))
+            {
+                yield return outcome;
+            }
+        }
+    }
 
     private async Task<IEnumerable<ShardOutcome>> ReadOutcomesAsync(List<string> keys, CancellationToken cancellationToken)
     {
@@ -253,11 +383,12 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     /// <summary>Removes a job's stored shard plan (once it is dispatched and merged, nothing reads it again).</summary>
     public Task DeletePlanAsync(Guid jobId, CancellationToken cancellationToken) => store.DeleteAllAsync(Join($"plans/{jobId:N}/"), cancellationToken);
 
-    /// <summary>Removes everything stored about a job (record, shard plan, shard outcomes, lease).</summary>
+    /// <summary>Removes everything stored about a job (record, shard plan, shard outcomes and their totals, lease).</summary>
     public async Task DeleteAsync(Guid jobId, CancellationToken cancellationToken)
     {
         await DeletePlanAsync(jobId, cancellationToken);
         await store.DeleteAllAsync(Join($"shards/{jobId:N}/"), cancellationToken);
+        await store.DeleteAsync(TotalsKey(jobId), cancellationToken);
         await store.DeleteAsync(LeaseKey(jobId), cancellationToken);
         await store.DeleteAsync(RecordKey(jobId), cancellationToken);
         index.Remove(jobId);
@@ -266,6 +397,8 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
     private string RecordKey(Guid jobId) => Join($"jobs/{jobId:N}.json");
 
     private string OutcomeKey(Guid jobId, int shardIndex) => Join($"shards/{jobId:N}/{shardIndex:D6}.json");
+
+    private string TotalsKey(Guid jobId) => Join($"totals/{jobId:N}.json");
 
     private string LeaseKey(Guid jobId) => Join($"leases/{jobId:N}.json");
 

@@ -110,7 +110,7 @@ public sealed partial class JobSweeper(
 
     private async Task<bool> AllShardsDoneAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        var snapshot = await progress.GetSnapshotAsync(job.JobId, () => state.StreamShardOutcomesAsync(job.JobId, cancellationToken));
+        var snapshot = await progress.GetSnapshotAsync(job.JobId, () => state.ReadShardOutcomeTotalsAsync(job, cancellationToken));
         return snapshot.ShardsDone >= job.ShardCount;
     }
 

@@ -49,6 +49,7 @@ public sealed record PredictedClass(int Index, string Name, float Probability);
 [JsonSerializable(typeof(JobSummary))]
 [JsonSerializable(typeof(FinalizeLease))]
 [JsonSerializable(typeof(ShardPlanPage))]
+[JsonSerializable(typeof(ShardOutcomeTotalsSnapshot))]
 internal sealed partial class JobJsonContext : JsonSerializerContext
 {
 }

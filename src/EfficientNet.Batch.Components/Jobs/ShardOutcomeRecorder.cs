@@ -1,6 +1,7 @@
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
@@ -14,6 +15,7 @@ public sealed partial class ShardOutcomeRecorder(
     JobProgressTracker progress,
     JobFinalizer finalizer,
     ResultMerger merger,
+    IOptions<CoordinatorOptions> options,
     ILogger<ShardOutcomeRecorder> logger)
 {
     public Task OnClassifiedAsync(ShardClassified message, CancellationToken cancellationToken)
@@ -55,9 +57,9 @@ public sealed partial class ShardOutcomeRecorder(
 
     public async Task OnStartedAsync(ShardStarted message, CancellationToken cancellationToken)
     {
-        if (await ActiveJobAsync(message.JobId, cancellationToken) is not null)
+        if (await ActiveJobAsync(message.JobId, cancellationToken) is { } record)
         {
-            await progress.StartedAsync(message.JobId, message.ShardIndex, () => state.StreamShardOutcomesAsync(message.JobId, cancellationToken));
+            await progress.StartedAsync(message.JobId, message.ShardIndex, () => state.ReadShardOutcomeTotalsAsync(record, cancellationToken));
         }
     }
 
@@ -69,7 +71,7 @@ public sealed partial class ShardOutcomeRecorder(
             return;
         }
 
-        var snapshot = await progress.SkippedAsync(message.JobId, message.ShardIndex, () => state.StreamShardOutcomesAsync(message.JobId, cancellationToken));
+        var snapshot = await progress.SkippedAsync(message.JobId, message.ShardIndex, () => state.ReadShardOutcomeTotalsAsync(record, cancellationToken));
         await FinalizeIfCompleteAsync(record, snapshot, cancellationToken);
     }
 
@@ -87,8 +89,31 @@ public sealed partial class ShardOutcomeRecorder(
             return;
         }
 
-        var snapshot = await progress.RecordAsync(jobId, outcome, () => state.StreamShardOutcomesAsync(jobId, cancellationToken));
+        var snapshot = await progress.RecordAsync(jobId, outcome, () => state.ReadShardOutcomeTotalsAsync(record, cancellationToken));
+        await StoreTotalsAsync(record, cancellationToken);
         await FinalizeIfCompleteAsync(record, snapshot, cancellationToken);
+    }
+
+    /// <summary>Every <see cref="CoordinatorOptions.OutcomeTotalsBatch"/> outcomes, folds them into the job's stored
+    /// totals, so that a status after a restart and the merge read one object and at most a batch of outcomes, not one
+    /// object per shard (a 10,000,000-image job of 39,063 shards stores its totals 76 times). A failure here loses
+    /// nothing: outcomes missing from the totals are read one by one when the totals are next read.</summary>
+    private async Task StoreTotalsAsync(JobRecord record, CancellationToken cancellationToken)
+    {
+        var outcomes = progress.TakeUnstored(record.JobId, options.Value.OutcomeTotalsBatch);
+        if (outcomes.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await state.FoldIntoStoredTotalsAsync(record, outcomes, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogTotalsNotStored(record.JobId, outcomes.Count, e.Message);
+        }
     }
 
     private async Task FinalizeIfCompleteAsync(JobRecord record, JobProgressSnapshot snapshot, CancellationToken cancellationToken)
@@ -125,6 +150,9 @@ public sealed partial class ShardOutcomeRecorder(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} shard {Shard}: a failure reported after the shard's committed success is ignored")]
     private partial void LogFaultAfterSuccess(Guid jobId, int shard);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: {Outcomes} shard outcomes were not folded into the stored totals ({Reason}); they are read one by one when the totals are next read")]
+    private partial void LogTotalsNotStored(Guid jobId, int outcomes, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: a shard event arrived before the job's plan was stored; ignored")]
     private partial void LogUnplanned(Guid jobId);

@@ -1,14 +1,17 @@
+using System.Buffers.Binary;
 using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Contracts;
 
 namespace EfficientNet.Batch.Components.Jobs;
 
 /// <summary>
-/// A job's shard outcomes folded into one aggregate as they stream from the state store: five bytes per shard (whether
-/// it has an outcome, whether it succeeded, its line count) and per-job sums, never an object per shard. The merge
-/// follows it shard by shard and summary.json is built from it, so the coordinator's memory does not grow with the
-/// number of shards. What it keeps beyond the per-shard table is bounded by other things: failed shards (failures),
-/// workers, execution providers, precisions and the distinct model identities the workers reported.
+/// A job's shard outcomes folded into one aggregate: nine bytes per shard (whether it has an outcome, whether it
+/// succeeded, its classified and failed images) and per-job sums, never an object per shard. The merge follows it shard
+/// by shard and summary.json is built from it, so the coordinator's memory does not grow with the number of shards. What
+/// it keeps beyond the per-shard table is bounded by other things: failed shards (failures), workers, execution
+/// providers, precisions and the distinct model identities the workers reported. It is stored per job
+/// (<see cref="ToSnapshot"/>, <see cref="JobStateStore.ReadShardOutcomeTotalsAsync"/>), so status and the merge read
+/// one object and the outcomes folded since, not one object per shard.
 /// </summary>
 public sealed class ShardOutcomeTotals
 {
@@ -17,7 +20,8 @@ public sealed class ShardOutcomeTotals
     private const byte Failed = 2;
 
     private readonly byte[] _states;
-    private readonly int[] _lines;
+    private readonly int[] _ok;
+    private readonly int[] _failed;
     private readonly List<FailedShard> _failedShards = [];
     private readonly SortedDictionary<string, int> _shardsByWorker = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, double> _deviceSeconds = new(StringComparer.Ordinal);
@@ -31,7 +35,8 @@ public sealed class ShardOutcomeTotals
         ArgumentOutOfRangeException.ThrowIfNegative(shardCount);
         _spec = spec;
         _states = new byte[shardCount];
-        _lines = new int[shardCount];
+        _ok = new int[shardCount];
+        _failed = new int[shardCount];
     }
 
     public int ShardCount => _states.Length;
@@ -70,6 +75,9 @@ public sealed class ShardOutcomeTotals
     /// <summary>A worker reported stored weights whose provenance says they were generated.</summary>
     public bool Untrained { get; private set; }
 
+    /// <summary>The longest a succeeded shard ran (its share of its worker's time), in seconds.</summary>
+    public double LongestShardSeconds { get; private set; }
+
     /// <summary>Each distinct model identity the succeeded shards were classified under, with the first shard that
     /// reported it.</summary>
     public IReadOnlyList<(int Shard, ModelIdentity Identity)> Identities => _identities;
@@ -86,18 +94,29 @@ public sealed class ShardOutcomeTotals
         return totals;
     }
 
-    /// <summary>Folds one outcome in. An outcome for a shard outside the plan is ignored, and so is a second outcome
-    /// for a shard (the store keeps one per shard).</summary>
+    /// <summary>Folds one outcome in, as the store would keep it: an outcome for a shard outside the plan is ignored,
+    /// a success replaces a failure (a late success overwrites the failure's object), and any other second outcome for a
+    /// shard is ignored (a success is final, and a failure is written only where there was none).</summary>
     public void Add(ShardOutcome outcome)
     {
         var index = outcome.ShardIndex;
-        if (index < 0 || index >= _states.Length || _states[index] != None)
+        if (index < 0 || index >= _states.Length || _states[index] == Ok || (_states[index] == Failed && !outcome.Succeeded))
         {
             return;
         }
 
+        if (_states[index] == Failed)
+        {
+            // Failure outcomes name no worker, provider or precision: only the counts are undone.
+            ImagesOk -= _ok[index];
+            ImagesFailed -= _failed[index];
+            _failedShards.RemoveAll(f => f.Index == index);
+            Count--;
+        }
+
         _states[index] = outcome.Succeeded ? Ok : Failed;
-        _lines[index] = outcome.ImagesOk + outcome.ImagesFailed;
+        _ok[index] = outcome.ImagesOk;
+        _failed[index] = outcome.ImagesFailed;
         Count++;
         ImagesOk += outcome.ImagesOk;
         ImagesFailed += outcome.ImagesFailed;
@@ -126,6 +145,7 @@ public sealed class ShardOutcomeTotals
         }
 
         Succeeded++;
+        LongestShardSeconds = Math.Max(LongestShardSeconds, outcome.Seconds);
         var kind = DeviceKinds.Of(outcome.ExecutionProvider);
         _deviceSeconds[kind] = _deviceSeconds.GetValueOrDefault(kind) + outcome.Seconds;
         if (ModelIdentityResolver.Reported(_spec, outcome.WeightsSha256, outcome.Preprocessing) is { } identity
@@ -142,5 +162,140 @@ public sealed class ShardOutcomeTotals
     public bool SucceededAt(int shardIndex) => _states[shardIndex] == Ok;
 
     /// <summary>Result lines the shard's outcome reports (classified plus failed images).</summary>
-    public int LinesAt(int shardIndex) => _lines[shardIndex];
+    public int LinesAt(int shardIndex) => _ok[shardIndex] + _failed[shardIndex];
+
+    /// <summary>Images the shard's outcome reports as classified.</summary>
+    public int ImagesOkAt(int shardIndex) => _ok[shardIndex];
+
+    /// <summary>Images the shard's outcome reports as error records.</summary>
+    public int ImagesFailedAt(int shardIndex) => _failed[shardIndex];
+
+    /// <summary>Shards whose outcome may still change: those without one, and failed ones (a late success replaces a
+    /// failure). A succeeded shard is final.</summary>
+    public int Pending => _states.Length - Succeeded;
+
+    /// <summary>The shards of <see cref="Pending"/>, in shard order.</summary>
+    public IEnumerable<int> PendingShards()
+    {
+        for (var index = 0; index < _states.Length; index++)
+        {
+            if (_states[index] != Ok)
+            {
+                yield return index;
+            }
+        }
+    }
+
+    /// <summary>The aggregate as stored: the per-shard table packed into three byte strings, and the sums.</summary>
+    public ShardOutcomeTotalsSnapshot ToSnapshot() => new(
+        _states.Length,
+        (byte[])_states.Clone(),
+        Pack(_ok),
+        Pack(_failed),
+        FailedShards,
+        new SortedDictionary<string, int>(_shardsByWorker, StringComparer.Ordinal),
+        new SortedDictionary<string, double>(_deviceSeconds, StringComparer.Ordinal),
+        ExecutionProviders,
+        Precisions,
+        Weights,
+        Preprocessing,
+        Untrained,
+        LongestShardSeconds,
+        [.. _identities.Select(i => new ReportedIdentity(i.Shard, i.Identity))]);
+
+    /// <summary>The aggregate a <see cref="ToSnapshot"/> stored.</summary>
+    /// <exception cref="InvalidDataException">The snapshot is not whole (its tables do not match its shard count).</exception>
+    public static ShardOutcomeTotals FromSnapshot(JobSpec spec, ShardOutcomeTotalsSnapshot snapshot)
+    {
+        var count = snapshot.ShardCount;
+        if (count < 0 || snapshot.States.Length != count || snapshot.ImagesOk.Length != count * sizeof(int) || snapshot.ImagesFailed.Length != count * sizeof(int))
+        {
+            throw new InvalidDataException($"A stored outcome aggregate's tables do not match its {count} shards.");
+        }
+
+        var totals = new ShardOutcomeTotals(spec, count);
+        snapshot.States.CopyTo(totals._states, 0);
+        Unpack(snapshot.ImagesOk, totals._ok);
+        Unpack(snapshot.ImagesFailed, totals._failed);
+        for (var index = 0; index < count; index++)
+        {
+            var state = totals._states[index];
+            if (state is not (None or Ok or Failed))
+            {
+                throw new InvalidDataException($"A stored outcome aggregate has an unknown state {state} for shard {index}.");
+            }
+
+            if (state == None)
+            {
+                continue;
+            }
+
+            totals.Count++;
+            totals.Succeeded += state == Ok ? 1 : 0;
+            totals.ImagesOk += totals._ok[index];
+            totals.ImagesFailed += totals._failed[index];
+        }
+
+        totals._failedShards.AddRange(snapshot.FailedShards);
+        foreach (var (worker, shards) in snapshot.ShardsByWorker)
+        {
+            totals._shardsByWorker[worker] = shards;
+        }
+
+        foreach (var (kind, seconds) in snapshot.DeviceSeconds)
+        {
+            totals._deviceSeconds[kind] = seconds;
+        }
+
+        totals._executionProviders.UnionWith(snapshot.ExecutionProviders);
+        totals._precisions.UnionWith(snapshot.Precisions);
+        totals.Weights = snapshot.Weights;
+        totals.Preprocessing = snapshot.Preprocessing;
+        totals.Untrained = snapshot.Untrained;
+        totals.LongestShardSeconds = snapshot.LongestShardSeconds;
+        totals._identities.AddRange(snapshot.Identities.Select(i => (i.Shard, i.Identity)));
+        return totals;
+    }
+
+    private static byte[] Pack(int[] values)
+    {
+        var bytes = new byte[values.Length * sizeof(int)];
+        for (var i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * sizeof(int)), values[i]);
+        }
+
+        return bytes;
+    }
+
+    private static void Unpack(byte[] bytes, int[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(i * sizeof(int)));
+        }
+    }
 }
+
+/// <summary>A job's <see cref="ShardOutcomeTotals"/> as stored (<c>totals/{id}.json</c> in the state store).</summary>
+/// <param name="States">One byte per shard: 0 no outcome, 1 succeeded, 2 failed.</param>
+/// <param name="ImagesOk">Classified images per shard, 32-bit little-endian.</param>
+/// <param name="ImagesFailed">Error records per shard, 32-bit little-endian.</param>
+public sealed record ShardOutcomeTotalsSnapshot(
+    int ShardCount,
+    byte[] States,
+    byte[] ImagesOk,
+    byte[] ImagesFailed,
+    IReadOnlyList<FailedShard> FailedShards,
+    IReadOnlyDictionary<string, int> ShardsByWorker,
+    IReadOnlyDictionary<string, double> DeviceSeconds,
+    IReadOnlyList<string> ExecutionProviders,
+    IReadOnlyList<string> Precisions,
+    string? Weights,
+    Preprocessing? Preprocessing,
+    bool Untrained,
+    double LongestShardSeconds,
+    IReadOnlyList<ReportedIdentity> Identities);
+
+/// <summary>A model identity the workers reported, with the first shard that reported it.</summary>
+public sealed record ReportedIdentity(int Shard, ModelIdentity Identity);
