@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 using EfficientNet.Batch.Simulation;
 
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- --filter '*'
-// dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- incremental-plan 1000000 0.01
+// dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- incremental-plan 1000000 0.01 [unsorted]
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- decode-rates ../shared/data/imagenet-samples 300 3
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- jpeg-decoders ../shared/data/imagenet-samples 300 3
 if (args is ["incremental-plan", ..])
@@ -14,12 +14,17 @@ if (args is ["incremental-plan", ..])
     var fraction = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0;
     var step = fraction > 0 ? (int)Math.Round(1 / fraction) : int.MaxValue;
     var changed = Enumerable.Range(0, images).Where(i => i % step == step / 2).ToList();
-    var result = await IncrementalScenario.RunAsync(new SimulatedStorage(images), changed, CancellationToken.None);
+    // "unsorted": today's listing in a manifest's order (its second half first), so the planner compares in memory.
+    Func<IEnumerable<int>, IEnumerable<int>>? order = args is [_, _, _, "unsorted", ..]
+        ? all => [.. all.Where(i => i >= images / 2), .. all.Where(i => i < images / 2)]
+        : null;
+    var result = await IncrementalScenario.RunAsync(new SimulatedStorage(images), changed, CancellationToken.None, order: order);
     Console.WriteLine(
         $"images {result.Images:N0}, changed {changed.Count:N0}: classified {result.Classified:N0}, reused {result.Reused:N0}, " +
-        $"image reads {result.ImageReads}, prediction lines {result.PredictionLines:N0}, change lines {result.ChangeLines:N0}");
+        $"image reads {result.ImageReads}, prediction lines {result.PredictionLines:N0}, change lines {result.ChangeLines:N0}, " +
+        $"baseline {(result.Joined ? "joined as listed" : "compared in memory")}");
     Console.WriteLine(
-        $"listing {result.Listing.TotalSeconds:F2} s, planning {result.Planning.TotalSeconds:F2} s, merge {result.Merging.TotalSeconds:F2} s, " +
+        $"listing and planning {result.Planning.TotalSeconds:F2} s, merge {result.Merging.TotalSeconds:F2} s, " +
         $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");
     return;
 }

@@ -18,6 +18,42 @@ public sealed class IncrementalPlannerTests
         Assert.Equal(50_000 - 120, result.Reused);
         Assert.Equal(50_000, result.PredictionLines);
         Assert.Equal(120, result.ChangeLines);
+        Assert.True(result.Joined);
+    }
+
+    [Fact]
+    public async Task A_listing_in_path_order_is_joined_with_the_baseline_as_it_streams_removed_paths_included()
+    {
+        var storage = new SimulatedStorage(40_000);
+        var changed = Enumerable.Range(0, 30).Select(i => 7 + (i * 997)).ToList();
+        // Gone from today's listing: the first image, a run in the middle, one beside a changed image, and the last.
+        var removed = new HashSet<int>([0, .. Enumerable.Range(20_000, 50), 7 + 997 + 1, 39_999]);
+
+        var result = await IncrementalScenario.RunAsync(storage, changed, CancellationToken.None, removed);
+
+        Assert.True(result.Joined);
+        Assert.Equal((30, 40_000 - 30 - removed.Count, (long)removed.Count), (result.Classified, result.Reused, result.Removed));
+        Assert.Equal(40_000 - removed.Count, result.PredictionLines);
+        Assert.Equal(30 + removed.Count, result.ChangeLines);
+    }
+
+    [Fact]
+    public async Task A_listing_out_of_path_order_is_planned_again_with_the_baseline_in_memory_and_decides_the_same()
+    {
+        var storage = new SimulatedStorage(60_000);
+        // Three in four rewritten, so that the shard plan has stored a page (64 shards) before the disorder shows: the
+        // plan started again must replace it, or the merge finds other images in the shards than in the plan.
+        var changed = Enumerable.Range(0, 60_000).Where(i => i % 4 != 0).ToList();
+        var removed = new HashSet<int>([0, 4, 30_000, 59_996]);
+
+        // A manifest's order: its second half first, so the disorder shows only after 30,000 images were planned.
+        var result = await IncrementalScenario.RunAsync(
+            storage, changed, CancellationToken.None, removed, order: all => [.. all.Where(i => i >= 30_000), .. all.Where(i => i < 30_000)]);
+
+        Assert.False(result.Joined);
+        Assert.Equal((45_000, 60_000L - 45_000 - 4, 4L), (result.Classified, result.Reused, result.Removed));
+        Assert.Equal(60_000 - 4, result.PredictionLines);
+        Assert.Equal(45_000 + 4, result.ChangeLines);
     }
 
     [Fact]

@@ -1,36 +1,107 @@
-using System.Text;
 using System.Text.Json;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Storage;
 
 namespace EfficientNet.Batch.Components.Incremental;
 
-/// <summary>What an incremental job sends to the workers, and what it decided.</summary>
-public sealed record IncrementalPlan(IReadOnlyList<ShardImage> ToClassify, IncrementalPlanInfo Info);
+/// <summary>A dataset listed a page at a time in its own order (<see cref="DatasetLister.StreamAsync"/>, with
+/// fingerprints), handing each page to <paramref name="onPage"/>.</summary>
+public delegate Task<DatasetSummary> DatasetStream(Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken);
+
+/// <summary>What an incremental job decided, what its listing found, and whether the listing was joined with the
+/// baseline as it streamed (<see cref="Joined"/>) or compared with it in memory.</summary>
+public sealed record IncrementalPlan(IncrementalPlanInfo Info, DatasetSummary Listed, bool Joined);
 
 /// <summary>
 /// Decides, for each image of today's dataset, whether its previous record can be reused: only when the previous run
 /// has the job's model identity and the image's listing fingerprint says its content is unchanged. Writes the plan
-/// (reused records, images to classify and removed paths, in dataset order) under the job's output, where the merge
-/// follows it. Deciding reads listings and previous results only: no image byte is read.
+/// (reused records, images to classify and removed paths) under the job's output, where the merge follows it, and hands
+/// the images to classify to the job's shard plan as it goes. Deciding reads listings and previous results only: no
+/// image byte is read.
+/// <para>A folder or prefix is listed in ordinal path order, and so are the results of earlier runs of it: the listing
+/// and the baseline are then joined as they stream (<see cref="SortedBaseline"/>), so memory holds a page of the
+/// listing and one record per baseline source, whatever the dataset's size. A dataset or baseline out of that order (a
+/// manifest, usually) is found out as soon as a path goes backwards; the plan is then started again with the baseline
+/// in memory, one entry per previous record, and the listing streamed past it.</para>
 /// </summary>
 public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader baselines, ModelIdentityResolver identities)
 {
-    /// <summary>Properties are fetched this many at a time for manifest datasets (their listing has none).</summary>
-    private const int PropertyParallelism = 32;
-
-    public async Task<IncrementalPlan> PlanAsync(JobRecord job, DatasetListing listing, CancellationToken cancellationToken)
+    public async Task<IncrementalPlan> PlanAsync(JobRecord job, DatasetStream dataset, ShardPlanWriter plan, CancellationToken cancellationToken)
     {
         var identity = await identities.ResolveAsync(job.Spec, cancellationToken);
-        var images = await WithFingerprintsAsync(listing, cancellationToken);
         var sources = await baselines.FindAsync(job, cancellationToken);
         var usable = identity is null
             ? []
             : sources.Where(s => s.Identity is not null && identity.DifferenceFrom(s.Identity) is null).ToList();
         var fullReason = FullReason(job, identity, sources, usable);
         // Without a usable run, the newest one still tells what changed (and whose top-1 moved).
-        var compared = usable.Count > 0 ? usable : sources.Count > 0 ? [sources[^1]] : [];
+        List<BaselineSource> compared = usable.Count > 0 ? usable : sources.Count > 0 ? [sources[^1]] : [];
+        var canReuse = usable.Count > 0;
+        var planKey = JobOutputLayout.IncrementalPlanKey(job.JobId);
+        var output = storage.Resolve(job.Output);
+
+        IncrementalPlanLines lines = null!;
+        DatasetSummary listed = null!;
+        Task WritePlanAsync(Func<IncrementalPlanLines, CancellationToken, Task<DatasetSummary>> compare) => output.Store.CommitAsync(
+            output.KeyFor(planKey),
+            async (stream, ct) =>
+            {
+                await using var planLines = lines = new IncrementalPlanLines(stream, plan, canReuse);
+                listed = await compare(planLines, ct);
+                await planLines.CompleteAsync(ct);
+            },
+            cancellationToken);
+
+        var joined = true;
+        try
+        {
+            await WritePlanAsync((planLines, ct) => JoinAsync(dataset, compared, planLines, ct));
+        }
+        catch (PlanOrderException)
+        {
+            joined = false;
+            plan.Restart();
+            await WritePlanAsync((planLines, ct) => CompareInMemoryAsync(dataset, compared, planLines, ct));
+        }
+
+        var baseline = compared.Count == 0 ? null : string.Join("; ", compared.Select(s => s.Description));
+        var info = new IncrementalPlanInfo(identity, baseline, fullReason, lines.Reused, lines.New, lines.Changed, lines.Removed, planKey);
+        return new IncrementalPlan(info, listed, joined);
+    }
+
+    /// <summary>The listing and the baseline, both in ascending ordinal path order, walked side by side.</summary>
+    private static async Task<DatasetSummary> JoinAsync(DatasetStream dataset, List<BaselineSource> compared, IncrementalPlanLines lines, CancellationToken cancellationToken)
+    {
+        await using var baseline = await SortedBaseline.OpenAsync(compared, cancellationToken);
+        string? last = null;
+        var listed = await dataset(
+            async (page, ct) =>
+            {
+                foreach (var image in page)
+                {
+                    // Without a baseline there is nothing to join: any order will do.
+                    if (compared.Count > 0 && last is not null && string.CompareOrdinal(image.Path, last) <= 0)
+                    {
+                        throw new PlanOrderException($"the dataset is not in path order ('{image.Path}' follows '{last}')");
+                    }
+
+                    last = image.Path;
+                    var before = await baseline.SeekAsync(image.Path, removed => lines.RemovedAsync(removed, ct));
+                    await lines.ImageAsync(image, before, ct);
+                }
+            },
+            cancellationToken);
+        await baseline.DrainAsync(removed => lines.RemovedAsync(removed, cancellationToken));
+        return listed;
+    }
+
+    /// <summary>Any order: the baseline in a dictionary by path (a later source's record replaces an earlier one's), the
+    /// listing streamed past it; the removed paths are known once the listing has ended.</summary>
+    private static async Task<DatasetSummary> CompareInMemoryAsync(
+        DatasetStream dataset, List<BaselineSource> compared, IncrementalPlanLines lines, CancellationToken cancellationToken)
+    {
         var previous = new Dictionary<string, PreviousRecord>(StringComparer.Ordinal);
         foreach (var source in compared)
         {
@@ -40,68 +111,26 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             }
         }
 
-        var canReuse = usable.Count > 0;
-        var toClassify = new List<ShardImage>();
-        long reused = 0, added = 0, changed = 0, removed = 0;
-        var planKey = JobOutputLayout.IncrementalPlanKey(job.JobId);
-        var output = storage.Resolve(job.Output);
-        await output.Store.CommitAsync(
-            output.KeyFor(planKey),
-            async (stream, ct) =>
+        var listed = await dataset(
+            async (page, ct) =>
             {
-                await using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
-                foreach (var image in images)
+                foreach (var image in page)
                 {
-                    PlanLine line;
-                    if (!previous.TryGetValue(image.Path, out var before))
-                    {
-                        added++;
-                        line = new PlanLine { Classify = image.Path, Change = "new" };
-                    }
-                    else
-                    {
-                        before.Seen = true;
-                        var same = image.Fingerprint is { } now && before.Record.Fingerprint is { } then && now.SameContentAs(then);
-                        if (same && canReuse && Reusable(before.Record))
-                        {
-                            reused++;
-                            line = new PlanLine
-                            {
-                                Reuse = before.Record with
-                                {
-                                    Label = image.Label,
-                                    Fingerprint = image.Fingerprint! with { Sha256 = before.Record.Fingerprint!.Sha256 },
-                                },
-                            };
-                        }
-                        else
-                        {
-                            changed += same ? 0 : 1;
-                            line = new PlanLine { Classify = image.Path, Change = same ? null : "changed", Previous = before.Record.Top1 };
-                        }
-                    }
-
-                    if (line.Classify is not null)
-                    {
-                        toClassify.Add(image);
-                    }
-
-                    await WriteLineAsync(writer, line, ct);
-                }
-
-                foreach (var (path, before) in previous)
-                {
-                    if (!before.Seen)
-                    {
-                        removed++;
-                        await WriteLineAsync(writer, new PlanLine { Removed = path, Previous = before.Record.Top1 }, ct);
-                    }
+                    var before = previous.GetValueOrDefault(image.Path);
+                    before?.Seen = true;
+                    await lines.ImageAsync(image, before?.Record, ct);
                 }
             },
             cancellationToken);
+        foreach (var before in previous.Values)
+        {
+            if (!before.Seen)
+            {
+                await lines.RemovedAsync(before.Record, cancellationToken);
+            }
+        }
 
-        var baseline = compared.Count == 0 ? null : string.Join("; ", compared.Select(s => s.Description));
-        return new IncrementalPlan(toClassify, new IncrementalPlanInfo(identity, baseline, fullReason, reused, added, changed, removed, planKey));
+        return listed;
     }
 
     /// <summary>Records the identity a job is planned with beside its shard results, so that an interrupted run's
@@ -114,9 +143,6 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             (stream, ct) => JsonSerializer.SerializeAsync(stream, new PlannedRun(job.JobId, identity, plannedAt), IncrementalJsonContext.Default.PlannedRun, ct),
             cancellationToken);
     }
-
-    private static Task WriteLineAsync(StreamWriter writer, PlanLine line, CancellationToken cancellationToken) =>
-        writer.WriteLineAsync(JsonSerializer.Serialize(line, IncrementalJsonContext.Default.PlanLine).AsMemory(), cancellationToken);
 
     private static string? FullReason(JobRecord job, ModelIdentity? identity, IReadOnlyList<BaselineSource> sources, List<BaselineSource> usable)
     {
@@ -141,30 +167,6 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
         return newest.Identity is null
             ? $"{newest.Description} recorded no model identity"
             : identity.DifferenceFrom(newest.Identity);
-    }
-
-    // A record of an image that could not be read says nothing about its content: classify it again.
-    private static bool Reusable(PredictionRecord record) => record.Fingerprint is not null && record.ErrorKind != "not-found";
-
-    /// <summary>A manifest's images have no listing entry: their properties are fetched (never their bytes), so the
-    /// records of this run carry an ETag that the next run can compare.</summary>
-    private async Task<IReadOnlyList<ShardImage>> WithFingerprintsAsync(DatasetListing listing, CancellationToken cancellationToken)
-    {
-        if (listing.Images.All(i => i.Fingerprint is not null))
-        {
-            return listing.Images;
-        }
-
-        var root = storage.Resolve(listing.Root);
-        var images = listing.Images.ToArray();
-        await Parallel.ForAsync(0, images.Length, new ParallelOptions { MaxDegreeOfParallelism = PropertyParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            if (images[i].Fingerprint is null && await root.Store.GetPropertiesAsync(root.KeyFor(images[i].Path), ct) is { } entry)
-            {
-                images[i] = images[i] with { Fingerprint = Fingerprints.FromListing(entry) };
-            }
-        });
-        return images;
     }
 
     private sealed class PreviousRecord(PredictionRecord record)

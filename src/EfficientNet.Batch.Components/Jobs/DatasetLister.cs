@@ -32,6 +32,9 @@ public sealed class DatasetLister(
     /// <summary>Images per page handed over by <see cref="StreamAsync"/>.</summary>
     public const int PageSize = 16_384;
 
+    /// <summary>Properties are fetched this many at a time for a manifest's images (their listing has none).</summary>
+    private const int PropertyParallelism = 32;
+
     /// <param name="classNames">The job's model's class names: a manifest label is resolved against them (an index in
     /// range, or a class name) and one that is neither makes the dataset unusable, naming the line. Null when not known
     /// (integer labels are then taken as they are, and a label written as a name is refused).</param>
@@ -56,8 +59,14 @@ public sealed class DatasetLister(
     /// pages before it were handed over: the caller plans nothing until the listing has ended.
     /// </summary>
     /// <param name="classNames">As for <see cref="ListAsync"/>.</param>
+    /// <param name="withFingerprints">Give every image the fingerprint of its listing entry: a manifest's images have
+    /// none, so their properties are fetched (never their bytes), for an incremental job to compare.</param>
     public async Task<DatasetSummary> StreamAsync(
-        string location, Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken, IReadOnlyList<string>? classNames = null)
+        string location,
+        Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage,
+        CancellationToken cancellationToken,
+        IReadOnlyList<string>? classNames = null,
+        bool withFingerprints = false)
     {
         var lookup = classNames is { Count: > 0 } ? new ClassLookup(classNames) : null;
         try
@@ -86,7 +95,7 @@ public sealed class DatasetLister(
                 count++;
                 if (page.Count == PageSize)
                 {
-                    await HandOverAsync(dataset.RootLocation, location, page, onPage, cancellationToken);
+                    await HandOverAsync(dataset, location, page, onPage, withFingerprints, cancellationToken);
                     page = new List<ShardImage>(PageSize);
                 }
             }
@@ -105,7 +114,7 @@ public sealed class DatasetLister(
 
             if (page.Count > 0)
             {
-                await HandOverAsync(dataset.RootLocation, location, page, onPage, cancellationToken);
+                await HandOverAsync(dataset, location, page, onPage, withFingerprints, cancellationToken);
             }
 
             return new DatasetSummary(dataset.RootLocation, count, dataset.SkippedNonImageFiles);
@@ -117,15 +126,36 @@ public sealed class DatasetLister(
     }
 
     private async Task HandOverAsync(
-        string root, string location, List<ShardImage> page, Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken)
+        Dataset dataset,
+        string location,
+        List<ShardImage> page,
+        Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage,
+        bool withFingerprints,
+        CancellationToken cancellationToken)
     {
-        if (policy.CheckDatasetItems(root, page.Select(i => i.Path)) is { } refusal)
+        if (policy.CheckDatasetItems(dataset.RootLocation, page.Select(i => i.Path)) is { } refusal)
         {
             throw new DatasetException($"The dataset '{location}' cannot be used: {refusal.Message}");
         }
 
+        if (withFingerprints)
+        {
+            await FingerprintAsync(dataset.Root, page, cancellationToken);
+        }
+
         await onPage(page, cancellationToken);
     }
+
+    /// <summary>Fills in the fingerprints the listing did not give (a manifest's images) from each image's properties.
+    /// An image that does not exist keeps none: its record will say so.</summary>
+    private static Task FingerprintAsync(ResolvedLocation root, List<ShardImage> page, CancellationToken cancellationToken) =>
+        Parallel.ForAsync(0, page.Count, new ParallelOptions { MaxDegreeOfParallelism = PropertyParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            if (page[i].Fingerprint is null && await root.Store.GetPropertiesAsync(root.KeyFor(page[i].Path), ct) is { } entry)
+            {
+                page[i] = page[i] with { Fingerprint = Fingerprints.FromListing(entry) };
+            }
+        });
 
     /// <summary>The item's label as a class index of the job's model.</summary>
     private static int? Label(DatasetItem item, string location, ClassLookup? lookup)

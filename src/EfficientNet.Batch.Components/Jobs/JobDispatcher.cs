@@ -101,8 +101,8 @@ public sealed partial class JobDispatcher(
     }
 
     /// <summary>Lists the dataset and stores its shard plan page by page (<see cref="ShardPlanWriter"/>), then records the
-    /// plan in the job. A full job's listing streams straight into the plan; an incremental one is compared with its
-    /// baseline first. Null when the job failed or was cancelled meanwhile (then nothing is sent).</summary>
+    /// plan in the job. A full job's listing streams straight into the plan; an incremental one's streams past its
+    /// baseline (<see cref="IncrementalPlanner"/>), and only the images to classify go into the plan. Null when the job failed or was cancelled meanwhile (then nothing is sent).</summary>
     private async Task<JobRecord?> PlanAsync(JobRecord record, Activity? activity, CancellationToken cancellationToken)
     {
         var jobId = record.JobId;
@@ -114,12 +114,15 @@ public sealed partial class JobDispatcher(
             var classNames = await ClassNamesAsync(record.Spec.Model, cancellationToken);
             if (record.Spec.Incremental)
             {
-                var listing = await datasets.ListAsync(record.Spec.Dataset, cancellationToken, classNames);
-                var decided = await incremental.PlanAsync(record, listing, cancellationToken);
+                var decided = await incremental.PlanAsync(
+                    record,
+                    (onPage, ct) => datasets.StreamAsync(record.Spec.Dataset, onPage, ct, classNames, withFingerprints: true),
+                    plan,
+                    cancellationToken);
                 reuse = decided.Info;
-                LogIncremental(jobId, reuse.Reused, decided.ToClassify.Count, reuse.New, reuse.Changed, reuse.Removed, reuse.FullReason ?? "-");
-                await plan.AddAsync(decided.ToClassify, cancellationToken);
-                listed = new DatasetSummary(listing.Root, listing.Images.Count, listing.SkippedFiles);
+                listed = decided.Listed;
+                LogIncremental(
+                    jobId, reuse.Reused, plan.Images, reuse.New, reuse.Changed, reuse.Removed, decided.Joined ? "joined as listed" : "in memory", reuse.FullReason ?? "-");
             }
             else
             {
@@ -242,8 +245,8 @@ public sealed partial class JobDispatcher(
     private partial void LogResumed(Guid jobId, int page, int pages);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Job {JobId} is incremental: {Reused} records reused, {Classify} images to classify ({New} new, {Changed} changed), {Removed} removed; full re-score because: {Reason}")]
-    private partial void LogIncremental(Guid jobId, long reused, int classify, long @new, long changed, long removed, string reason);
+        Message = "Job {JobId} is incremental: {Reused} records reused, {Classify} images to classify ({New} new, {Changed} changed), {Removed} removed; baseline compared {Comparison}; full re-score because: {Reason}")]
+    private partial void LogIncremental(Guid jobId, long reused, long classify, long @new, long changed, long removed, string comparison, string reason);
 
     // The dataset is the submitter's to fix: the reason is the whole story, no stack trace.
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed: {Reason}")]

@@ -16,7 +16,7 @@ public sealed class ShardPlanWriter(JobStateStore state, Guid jobId, int shardSi
     /// <summary>Shards per stored page: 64 × 256 images ≈ 1 MB of JSON per page at the default shard size.</summary>
     public const int ShardsPerPage = 64;
 
-    private readonly ShardPlanner _planner = new(shardSize);
+    private ShardPlanner _planner = new(shardSize);
     private readonly List<IReadOnlyList<ShardImage>> _page = new(ShardsPerPage);
 
     public long Images { get; private set; }
@@ -35,6 +35,17 @@ public sealed class ShardPlanWriter(JobStateStore state, Guid jobId, int shardSi
                 await AddShardAsync(shard, cancellationToken);
             }
         }
+    }
+
+    /// <summary>Starts the plan again from its first shard (pages already stored are overwritten as the new plan reaches
+    /// them; any beyond its end are never read, and go with the plan).</summary>
+    public void Restart()
+    {
+        _planner = new ShardPlanner(shardSize);
+        _page.Clear();
+        Images = 0;
+        Shards = 0;
+        Pages = 0;
     }
 
     /// <summary>Stores the last, partial shard and page.</summary>

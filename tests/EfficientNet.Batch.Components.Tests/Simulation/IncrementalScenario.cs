@@ -9,14 +9,13 @@ using EfficientNet.Batch.Components.Models;
 using EfficientNet.Batch.Components.Shards;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
-using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Simulation;
 
 /// <summary>What a re-score of a simulated dataset did, and how long its coordinator steps took.</summary>
 public sealed record IncrementalScenarioResult(
-    int Images, int Classified, long Reused, long ImageReads, long PredictionLines, long ChangeLines, TimeSpan Listing, TimeSpan Planning, TimeSpan Merging);
+    int Images, int Classified, long Reused, long Removed, bool Joined, long ImageReads, long PredictionLines, long ChangeLines, TimeSpan Planning, TimeSpan Merging);
 
 /// <summary>
 /// The coordinator's side of an incremental re-score at scale, on <see cref="SimulatedStorage"/>: a previous run's
@@ -27,7 +26,15 @@ public static class IncrementalScenario
 {
     private static readonly Preprocessing B0 = new(224, "imagenet", [123.675f, 116.28f, 103.53f], [58.395f, 57.12f, 57.375f]);
 
-    public static async Task<IncrementalScenarioResult> RunAsync(SimulatedStorage storage, IReadOnlyCollection<int> changed, CancellationToken cancellationToken)
+    /// <param name="changed">Images rewritten since the previous run.</param>
+    /// <param name="removed">Images of the previous run that today's listing leaves out.</param>
+    /// <param name="order">Today's listing order (a manifest's, say); null for the store's ordinal order.</param>
+    public static async Task<IncrementalScenarioResult> RunAsync(
+        SimulatedStorage storage,
+        IReadOnlyCollection<int> changed,
+        CancellationToken cancellationToken,
+        IReadOnlySet<int>? removed = null,
+        Func<IEnumerable<int>, IEnumerable<int>>? order = null)
     {
         var dataset = storage.Dataset;
         var previousJob = Guid.NewGuid();
@@ -37,17 +44,6 @@ public static class IncrementalScenario
         {
             dataset.Change(index);
         }
-
-        var watch = Stopwatch.StartNew();
-        var opened = await new DatasetReader(storage).OpenAsync("sim://data", cancellationToken);
-        var images = new List<ShardImage>(dataset.Count);
-        await foreach (var item in opened.ReadItemsAsync(cancellationToken))
-        {
-            images.Add(new ShardImage(item.Path, item.Label, item.Entry is { } entry ? Fingerprints.FromListing(entry) : null));
-        }
-
-        var listing = new DatasetListing("sim://data", images, 0);
-        var listed = watch.Elapsed;
 
         var job = new JobRecord
         {
@@ -60,28 +56,57 @@ public static class IncrementalScenario
         };
         var state = new JobStateStore(storage.Output, "state", new JobIndex());
         var planner = new IncrementalPlanner(storage, new BaselineReader(storage, state), new ModelIdentityResolver(storage, Options.Create(new ModelStoreOptions())));
-        watch.Restart();
-        var plan = await planner.PlanAsync(job, listing, cancellationToken);
+        var writer = new ShardPlanWriter(state, job.JobId, job.Spec.ShardSize);
+        var watch = Stopwatch.StartNew();
+        var plan = await planner.PlanAsync(job, (onPage, ct) => ListAsync(storage, removed ?? new HashSet<int>(), order ?? (all => all), onPage, ct), writer, cancellationToken);
+        await writer.CompleteAsync(cancellationToken);
         var planning = watch.Elapsed;
 
         // The workers' part, simulated: one result file per shard of the images the plan sends.
-        var shards = ShardPlanner.Plan(plan.ToClassify, job.Spec.ShardSize);
-        var outcomes = new ShardOutcomeTotals(job.Spec, shards.Count);
-        for (var s = 0; s < shards.Count; s++)
+        var outcomes = new ShardOutcomeTotals(job.Spec, writer.Shards);
+        var classified = 0;
+        for (var page = 0; page < writer.Pages; page++)
         {
-            var records = shards[s].Select(i => Record(i.Path, i.Fingerprint! with { Sha256 = "new" }, 7)).ToList();
-            await storage.Output.CommitAsync(JobOutputLayout.ResultKey(job.JobId, s), (stream, ct) => PredictionWriter.WriteAsync(stream, records, ct), cancellationToken);
-            outcomes.Add(new ShardOutcome(s, true, records.Count, 0, "", "sim", 0, null, null, null, B0, "Float32"));
+            var stored = await state.ReadPlanPageAsync(job.JobId, page, cancellationToken);
+            for (var offset = 0; offset < stored.Shards.Count; offset++)
+            {
+                var s = stored.FirstShard + offset;
+                var records = stored.Shards[offset].Select(i => Record(i.Path, i.Fingerprint! with { Sha256 = "new" }, 7)).ToList();
+                await storage.Output.CommitAsync(JobOutputLayout.ResultKey(job.JobId, s), (stream, ct) => PredictionWriter.WriteAsync(stream, records, ct), cancellationToken);
+                outcomes.Add(new ShardOutcome(s, true, records.Count, 0, "", "sim", 0, null, null, null, B0, "Float32"));
+                classified += records.Count;
+            }
         }
 
-        job = job with { ShardCount = shards.Count, ImageCount = dataset.Count, Incremental = plan.Info };
+        job = job with { ShardCount = writer.Shards, ImageCount = plan.Listed.Images, Incremental = plan.Info };
         watch.Restart();
-        await using var merged = await new ResultMerger(storage, [new JsonlOutputFormat()]).MergeAsync(job, outcomes, dataset.Count, cancellationToken);
+        await using var merged = await new ResultMerger(storage, [new JsonlOutputFormat()]).MergeAsync(job, outcomes, plan.Listed.Images, cancellationToken);
         var statistics = merged.Statistics;
         var merging = watch.Elapsed;
         return new IncrementalScenarioResult(
-            dataset.Count, plan.ToClassify.Count, plan.Info.Reused, dataset.Reads, statistics.Total,
-            await CountLinesAsync(storage.Output, JobOutputLayout.ChangesName, cancellationToken), listed, planning, merging);
+            dataset.Count, classified, plan.Info.Reused, plan.Info.Removed, plan.Joined, dataset.Reads, statistics.Total,
+            await CountLinesAsync(storage.Output, JobOutputLayout.ChangesName, cancellationToken), planning, merging);
+    }
+
+    /// <summary>Today's listing, a page of <see cref="DatasetLister.PageSize"/> at a time, in <paramref name="order"/>
+    /// (indexes of the simulated dataset), less the removed images.</summary>
+    private static async Task<DatasetSummary> ListAsync(
+        SimulatedStorage storage,
+        IReadOnlySet<int> removed,
+        Func<IEnumerable<int>, IEnumerable<int>> order,
+        Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage,
+        CancellationToken cancellationToken)
+    {
+        var dataset = storage.Dataset;
+        long count = 0;
+        foreach (var chunk in order(Enumerable.Range(0, dataset.Count).Where(i => !removed.Contains(i))).Chunk(DatasetLister.PageSize))
+        {
+            var page = chunk.Select(i => new ShardImage(SimulatedDataset.Key(i), null, Fingerprints.FromListing(dataset.Entry(i)))).ToList();
+            count += page.Count;
+            await onPage(page, cancellationToken);
+        }
+
+        return new DatasetSummary("sim://data", count, 0);
     }
 
     /// <summary>The committed results of an interrupted earlier run into the same output: every image, one shard.</summary>
