@@ -136,6 +136,7 @@ public sealed class ShardOutcomeTotalsStoreTests
     [Theory]
     [InlineData("not json at all")]
     [InlineData("""{"shardCount":2000,"states":"AAE=","imagesOk":"","imagesFailed":"","failedShards":[],"shardsByWorker":{},"deviceSeconds":{},"executionProviders":[],"precisions":[],"untrained":false,"longestShardSeconds":0,"identities":[]}""")]
+    [InlineData("""{"shardCount":2000}""")]
     [InlineData("""{"shardCount":7,"states":"AAAAAAAAAA==","imagesOk":"","imagesFailed":"","failedShards":[],"shardsByWorker":{},"deviceSeconds":{},"executionProviders":[],"precisions":[],"untrained":false,"longestShardSeconds":0,"identities":[]}""")]
     public async Task Damaged_or_foreign_stored_totals_are_rebuilt_from_the_outcomes(string stored)
     {

@@ -208,9 +208,12 @@ public sealed class ShardOutcomeTotals
     public static ShardOutcomeTotals FromSnapshot(JobSpec spec, ShardOutcomeTotalsSnapshot snapshot)
     {
         var count = snapshot.ShardCount;
-        if (count < 0 || snapshot.States.Length != count || snapshot.ImagesOk.Length != count * sizeof(int) || snapshot.ImagesFailed.Length != count * sizeof(int))
+        // Read from storage: a property left out arrives as null whatever the declared type says.
+        if (count < 0 || snapshot.States?.Length != count || snapshot.ImagesOk?.Length != count * sizeof(int) || snapshot.ImagesFailed?.Length != count * sizeof(int)
+            || snapshot.FailedShards is null || snapshot.ShardsByWorker is null || snapshot.DeviceSeconds is null
+            || snapshot.ExecutionProviders is null || snapshot.Precisions is null || snapshot.Identities is null)
         {
-            throw new InvalidDataException($"A stored outcome aggregate's tables do not match its {count} shards.");
+            throw new InvalidDataException($"A stored outcome aggregate is not whole (its tables do not match its {count} shards, or a part is missing).");
         }
 
         var totals = new ShardOutcomeTotals(spec, count);
