@@ -11,7 +11,7 @@ namespace EfficientNet.Batch.IntegrationTests;
 public sealed class SystemBenchmarkCliTests(InfrastructureFixture infrastructure)
 {
     private static readonly string[] ReportedFields =
-        ["planSeconds", "dispatchSeconds", "mergeSeconds", "coordinatorPeakRssMiB", "statusP90Ms", "imagesPerSecond"];
+        ["planSeconds", "dispatchSeconds", "mergeSeconds", "outcomesReadMs", "coordinatorPeakRssMiB", "statusP90Ms", "imagesPerSecond"];
 
     [Fact]
     public async Task In_memory_it_runs_one_whole_job_through_the_coordinator_and_reports_each_phase()
