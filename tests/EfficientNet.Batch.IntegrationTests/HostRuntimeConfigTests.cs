@@ -1,0 +1,20 @@
+using System.Text.Json.Nodes;
+
+namespace EfficientNet.Batch.IntegrationTests;
+
+/// <summary>What the hosts that run the classification pipeline ship in their runtimeconfig.json.</summary>
+public sealed class HostRuntimeConfigTests
+{
+    [Theory]
+    [InlineData("EfficientNet.Batch.Cli", "effnet")]
+    [InlineData("EfficientNet.Batch.Worker", "EfficientNet.Batch.Worker")]
+    public void Idle_thread_pool_workers_do_not_spin_beside_the_pipeline(string project, string assembly)
+    {
+        var folder = Path.GetDirectoryName(TestPaths.HostAssembly(project))!;
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, assembly + ".runtimeconfig.json")))!;
+
+        var properties = config["runtimeOptions"]!["configProperties"]!;
+
+        Assert.Equal(0, (int)properties["System.Threading.ThreadPool.UnfairSemaphoreSpinLimit"]!);
+    }
+}
