@@ -10,11 +10,22 @@ public sealed class HostRuntimeConfigTests
     [InlineData("EfficientNet.Batch.Worker", "EfficientNet.Batch.Worker")]
     public void Idle_thread_pool_workers_do_not_spin_beside_the_pipeline(string project, string assembly)
     {
-        var folder = Path.GetDirectoryName(TestPaths.HostAssembly(project))!;
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, assembly + ".runtimeconfig.json")))!;
-
-        var properties = config["runtimeOptions"]!["configProperties"]!;
+        var properties = ConfigProperties(project, assembly);
 
         Assert.Equal(0, (int)properties["System.Threading.ThreadPool.UnfairSemaphoreSpinLimit"]!);
+    }
+
+    [Fact]
+    public void The_short_lived_cli_does_not_instrument_for_dynamic_pgo_while_the_worker_host_does()
+    {
+        Assert.False((bool)ConfigProperties("EfficientNet.Batch.Cli", "effnet")["System.Runtime.TieredPGO"]!);
+        Assert.Null(ConfigProperties("EfficientNet.Batch.Worker", "EfficientNet.Batch.Worker")["System.Runtime.TieredPGO"]);
+    }
+
+    private static JsonNode ConfigProperties(string project, string assembly)
+    {
+        var folder = Path.GetDirectoryName(TestPaths.HostAssembly(project))!;
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, assembly + ".runtimeconfig.json")))!;
+        return config["runtimeOptions"]!["configProperties"]!;
     }
 }
