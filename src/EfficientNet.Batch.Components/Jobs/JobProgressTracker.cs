@@ -68,30 +68,17 @@ public sealed class JobProgressTracker(TimeProvider clock)
     private sealed class JobProgress
     {
         private readonly Lock _gate = new();
-        private List<ShardOutcome> _unstored = [];
 
-        // Per shard only what the counts need, not the whole outcome: a 10,000,000-image job has ~39,000 shards.
-        private readonly Dictionary<int, ShardTally> _shards = [];
+        // The durable outcomes as loaded, with this coordinator's since folded in (nine bytes per shard).
+        private readonly ShardOutcomeTotals _outcomes;
         private readonly HashSet<int> _running = [];
         private readonly HashSet<int> _skipped = [];
-        private long _ok;
-        private long _failed;
-        private int _failedShards;
+        private List<ShardOutcome> _unstored = [];
         private DateTimeOffset? _firstStarted;
 
         public JobProgress(ShardOutcomeTotals loaded, DateTimeOffset now)
         {
-            for (var index = 0; index < loaded.ShardCount; index++)
-            {
-                if (loaded.Has(index))
-                {
-                    _shards[index] = new ShardTally(loaded.SucceededAt(index), loaded.ImagesOkAt(index), loaded.ImagesFailedAt(index));
-                }
-            }
-
-            _ok = loaded.ImagesOk;
-            _failed = loaded.ImagesFailed;
-            _failedShards = loaded.Count - loaded.Succeeded;
+            _outcomes = loaded;
             if (loaded.Count > 0)
             {
                 _firstStarted = now - TimeSpan.FromSeconds(loaded.LongestShardSeconds);
@@ -117,19 +104,9 @@ public sealed class JobProgressTracker(TimeProvider clock)
         {
             lock (_gate)
             {
-                if (_shards.TryGetValue(outcome.ShardIndex, out var previous))
-                {
-                    _ok -= previous.ImagesOk;
-                    _failed -= previous.ImagesFailed;
-                    _failedShards -= previous.Succeeded ? 0 : 1;
-                }
-
-                _shards[outcome.ShardIndex] = new ShardTally(outcome.Succeeded, outcome.ImagesOk, outcome.ImagesFailed);
+                _outcomes.Add(outcome);
                 _running.Remove(outcome.ShardIndex);
                 _skipped.Remove(outcome.ShardIndex);
-                _ok += outcome.ImagesOk;
-                _failed += outcome.ImagesFailed;
-                _failedShards += outcome.Succeeded ? 0 : 1;
                 _firstStarted ??= now - TimeSpan.FromSeconds(Math.Max(0, outcome.Seconds));
                 _unstored.Add(outcome);
                 return SnapshotLocked();
@@ -140,7 +117,7 @@ public sealed class JobProgressTracker(TimeProvider clock)
         {
             lock (_gate)
             {
-                if (!_shards.ContainsKey(shardIndex))
+                if (!_outcomes.Has(shardIndex))
                 {
                     _running.Add(shardIndex);
                 }
@@ -155,7 +132,7 @@ public sealed class JobProgressTracker(TimeProvider clock)
             lock (_gate)
             {
                 _running.Remove(shardIndex);
-                if (!_shards.ContainsKey(shardIndex))
+                if (!_outcomes.Has(shardIndex))
                 {
                     _skipped.Add(shardIndex);
                 }
@@ -173,9 +150,7 @@ public sealed class JobProgressTracker(TimeProvider clock)
         }
 
         private JobProgressSnapshot SnapshotLocked() =>
-            new(_shards.Count - _failedShards, _failedShards, _running.Count, _skipped.Count, _ok, _failed, _firstStarted);
-
-        private readonly record struct ShardTally(bool Succeeded, int ImagesOk, int ImagesFailed);
+            new(_outcomes.Succeeded, _outcomes.Count - _outcomes.Succeeded, _running.Count, _skipped.Count, _outcomes.ImagesOk, _outcomes.ImagesFailed, _firstStarted);
     }
 }
 

@@ -209,7 +209,7 @@ public sealed class JobStateStore(IBlobStore store, string prefix, JobIndex inde
         var (count, succeeded) = (totals.Count, totals.Succeeded);
         var pending = totals.Pending <= DirectOutcomeReads
             ? ReadOutcomesByKeyAsync(job.JobId, totals.PendingShards().ToList(), cancellationToken)
-            : StreamOutcomesAsync(job.JobId, index => !totals.Has(index) || !totals.SucceededAt(index), cancellationToken);
+            : StreamOutcomesAsync(job.JobId, totals.IsPending, cancellationToken);
         await foreach (var outcome in pending)
         {
             totals.Add(outcome);

@@ -174,17 +174,11 @@ public sealed class ShardOutcomeTotals
     /// failure). A succeeded shard is final.</summary>
     public int Pending => _states.Length - Succeeded;
 
+    /// <summary>The shard is one of <see cref="Pending"/> (false for a shard outside the plan).</summary>
+    public bool IsPending(int shardIndex) => (uint)shardIndex < (uint)_states.Length && _states[shardIndex] != Ok;
+
     /// <summary>The shards of <see cref="Pending"/>, in shard order.</summary>
-    public IEnumerable<int> PendingShards()
-    {
-        for (var index = 0; index < _states.Length; index++)
-        {
-            if (_states[index] != Ok)
-            {
-                yield return index;
-            }
-        }
-    }
+    public IEnumerable<int> PendingShards() => Enumerable.Range(0, _states.Length).Where(IsPending);
 
     /// <summary>The aggregate as stored: the per-shard table packed into three byte strings, and the sums.</summary>
     public ShardOutcomeTotalsSnapshot ToSnapshot() => new(
