@@ -2,6 +2,7 @@ using EfficientNet.Batch.Models.Download;
 
 namespace EfficientNet.Batch.Models.Tests.Download;
 
+[Collection(RealClockDownloads.Name)]
 public sealed class CheckpointDownloaderTests : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new();

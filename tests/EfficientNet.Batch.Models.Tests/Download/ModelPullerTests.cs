@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace EfficientNet.Batch.Models.Tests.Download;
 
+[Collection(RealClockDownloads.Name)]
 public sealed class ModelPullerTests : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new();

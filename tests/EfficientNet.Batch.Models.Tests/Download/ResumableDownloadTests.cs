@@ -5,6 +5,7 @@ using EfficientNet.Batch.Models.Store;
 
 namespace EfficientNet.Batch.Models.Tests.Download;
 
+[Collection(RealClockDownloads.Name)]
 public sealed class ResumableDownloadTests : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new();
