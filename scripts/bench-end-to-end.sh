@@ -8,10 +8,12 @@
 # Ratios printed: run(1000)/bench, run(300)/bench, run(1000)/PyTorch whole process, run(1000)/PyTorch loop rate.
 # With --baseline-env NAME=VALUE, (b) also runs with that setting in its environment, interleaved with the default
 # runs (e.g. Worker__ConcurrentShards=1, the pipeline that drains at every shard boundary), and both are printed.
-# The CLI is published ReadyToRun for this machine's runtime, as the Dockerfiles publish the hosts.
+# With --baseline-framework-dependent, the baseline runs are the CLI published framework-dependent ReadyToRun instead
+# (the two options combine).
+# The CLI is published as scripts/publish-cli.sh publishes it: self-contained, composite ReadyToRun.
 #
 # Usage: scripts/bench-end-to-end.sh [--models "efficientnet_b0 efficientnet_b3"] [--rounds 3] [--photos DIR]
-#                                    [--baseline-env NAME=VALUE]
+#                                    [--baseline-env NAME=VALUE] [--baseline-framework-dependent]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,19 +22,26 @@ MODELS="efficientnet_b0 efficientnet_b3"
 ROUNDS=3
 PHOTOS="$ROOT/../shared/data/imagenet-samples"
 BASELINE_ENV=""
+BASELINE_FD=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) MODELS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --photos) PHOTOS="$2"; shift 2 ;;
     --baseline-env) BASELINE_ENV="$2"; shift 2 ;;
+    --baseline-framework-dependent) BASELINE_FD=1; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 
 /usr/bin/python3 -c "import torchvision" 2>/dev/null || apt-get install -y --no-install-recommends python3-torchvision >&2
 BIN="$ROOT/artifacts/bench-end-to-end-cli"
-dotnet publish src/EfficientNet.Batch.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v quiet -nologo >&2
+EFFNET=("$(scripts/publish-cli.sh "$BIN")/effnet")
+BASELINE=("${EFFNET[@]}")
+if [ -n "$BASELINE_FD" ]; then
+  BASELINE=(dotnet "$(scripts/publish-cli.sh --framework-dependent "$ROOT/artifacts/bench-end-to-end-cli-fd")/effnet.dll")
+fi
+BASELINE_NAME="${BASELINE_ENV}${BASELINE_FD:+${BASELINE_ENV:+, }framework-dependent ReadyToRun}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export EFFNET_MODELS="$WORK/models"
@@ -42,9 +51,13 @@ mapfile -t sorted < <(ls "$WORK/p1000" | sort)
 for f in "${sorted[@]:0:300}"; do cp "$PHOTOS/$f" "$WORK/p300/"; done
 N1000=$(ls "$WORK/p1000" | wc -l); N300=$(ls "$WORK/p300" | wc -l)
 
-whole() { # prints wall seconds of a command
-  local start end
-  start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N)
+whole() { # prints wall seconds of a command; a command that fails stops the benchmark (its time would mean nothing)
+  local start end rc=0
+  start=$(date +%s.%N); "$@" >"$WORK/whole.log" 2>&1 || rc=$?; end=$(date +%s.%N)
+  if [ "$rc" -ne 0 ]; then
+    { echo "failed (exit $rc): $*"; tail -20 "$WORK/whole.log"; } >&2
+    exit 1
+  fi
   python3 -c "print(f'{$end - $start:.3f}')"
 }
 
@@ -52,22 +65,22 @@ for model in $MODELS; do
   short="${model#efficientnet_}"
   # Warm store: the random weights are made once, before anything is timed.
   # (Copies, not links: a dataset's symbolic links may not lead outside the folder `run` is allowed to read.)
-  dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/warm" >/dev/null; rm -rf "$WORK/warm"
-  dotnet "$BIN/effnet.dll" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds "$ROUNDS" --json \
+  "${EFFNET[@]}" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/warm" >/dev/null; rm -rf "$WORK/warm"
+  "${EFFNET[@]}" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds "$ROUNDS" --json \
     2>/dev/null >"$WORK/bench-$short.json"
   runs1000=(); runs300=(); base1000=(); base300=()
   for round in $(seq "$ROUNDS"); do
-    rm -rf "$WORK/out"; runs1000+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
-    rm -rf "$WORK/out"; runs300+=("$(whole dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
-    if [ -n "$BASELINE_ENV" ]; then
-      rm -rf "$WORK/out"; base1000+=("$(whole env "$BASELINE_ENV" dotnet "$BIN/effnet.dll" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
-      rm -rf "$WORK/out"; base300+=("$(whole env "$BASELINE_ENV" dotnet "$BIN/effnet.dll" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
+    rm -rf "$WORK/out"; runs1000+=("$(whole "${EFFNET[@]}" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
+    rm -rf "$WORK/out"; runs300+=("$(whole "${EFFNET[@]}" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
+    if [ -n "$BASELINE_NAME" ]; then
+      rm -rf "$WORK/out"; base1000+=("$(whole env ${BASELINE_ENV:+"$BASELINE_ENV"} "${BASELINE[@]}" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
+      rm -rf "$WORK/out"; base300+=("$(whole env ${BASELINE_ENV:+"$BASELINE_ENV"} "${BASELINE[@]}" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
     fi
   done
   torch_whole=$(whole /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds 1)
   /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds "$ROUNDS" >"$WORK/torch-$short.txt" 2>/dev/null
   python3 - "$WORK/bench-$short.json" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" \
-    "$BASELINE_ENV" "${base1000[*]:-}" "${base300[*]:-}" <<'PY'
+    "$BASELINE_NAME" "${base1000[*]:-}" "${base300[*]:-}" <<'PY'
 import json, re, statistics, sys
 bench = json.load(open(sys.argv[1]))
 torch_rate = float(re.search(r"median ([0-9.]+)", open(sys.argv[2]).read()).group(1))

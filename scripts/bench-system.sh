@@ -32,8 +32,7 @@ done
 
 mkdir -p "$OUT"
 BIN="$ROOT/artifacts/bench-system-cli"
-dotnet publish src/EfficientNet.Batch.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$BIN" -v quiet -nologo >&2
-EFFNET=(dotnet "$BIN/effnet.dll")
+EFFNET=("$(scripts/publish-cli.sh "$BIN")/effnet")
 
 LOG_NAME=bench-system source scripts/services.sh
 
