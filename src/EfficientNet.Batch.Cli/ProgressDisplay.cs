@@ -21,13 +21,17 @@ internal static class ProgressDisplay
 
     private static bool IsLive => AnsiConsole.Profile.Capabilities.Interactive;
 
-    /// <summary>Reads the job every <paramref name="tick"/> until it has ended, and returns it as it ended.</summary>
-    public static async Task<JobView> WaitAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
+    /// <summary>Reads the job every <paramref name="tick"/> until it has ended, and returns it as it ended. When
+    /// <paramref name="ended"/> completes (the job's end announced in this process), the job is read at once instead of
+    /// at the next tick.</summary>
+    public static async Task<JobView> WaitAsync(
+        Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken, Task? ended = null)
     {
-        return IsLive ? await WaitLiveAsync(read, tick, cancellationToken) : await WaitPlainAsync(read, tick, cancellationToken);
+        var next = new NextLook(tick, ended);
+        return IsLive ? await WaitLiveAsync(read, next, cancellationToken) : await WaitPlainAsync(read, next, cancellationToken);
     }
 
-    private static async Task<JobView> WaitLiveAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
+    private static async Task<JobView> WaitLiveAsync(Func<Task<ProgressReading>> read, NextLook next, CancellationToken cancellationToken)
     {
         JobView? final = null;
         await AnsiConsole.Progress()
@@ -54,7 +58,7 @@ internal static class ProgressDisplay
                         return;
                     }
 
-                    await Task.Delay(tick, cancellationToken);
+                    await next.WaitAsync(cancellationToken);
                 }
             });
         return final!;
@@ -81,7 +85,7 @@ internal static class ProgressDisplay
         }
     }
 
-    private static async Task<JobView> WaitPlainAsync(Func<Task<ProgressReading>> read, TimeSpan tick, CancellationToken cancellationToken)
+    private static async Task<JobView> WaitPlainAsync(Func<Task<ProgressReading>> read, NextLook next, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         TimeSpan? lastPrint = null;
@@ -99,7 +103,7 @@ internal static class ProgressDisplay
                 Console.Error.WriteLine($"progress: {Describe(reading)}");
             }
 
-            await Task.Delay(tick, cancellationToken);
+            await next.WaitAsync(cancellationToken);
         }
     }
 
@@ -120,5 +124,34 @@ internal static class ProgressDisplay
 
         var whole = (long)Math.Min(Math.Round(value), 359_999);
         return string.Create(CultureInfo.InvariantCulture, $"{whole / 3600:D2}:{whole / 60 % 60:D2}:{whole % 60:D2}");
+    }
+
+    /// <summary>The wait between two looks at a job: one tick, cut short once by the job's end being announced.</summary>
+    private sealed class NextLook(TimeSpan tick, Task? ended)
+    {
+        private Task? _ended = ended;
+
+        public async Task WaitAsync(CancellationToken cancellationToken)
+        {
+            if (_ended is null)
+            {
+                await Task.Delay(tick, cancellationToken);
+                return;
+            }
+
+            // Once it has fired the next look comes at once; if that look does not show the end yet (it was announced
+            // before its state could be read), the looks go back to the tick.
+            var ended = _ended;
+            if (!ended.IsCompleted)
+            {
+                await Task.WhenAny(Task.Delay(tick, cancellationToken), ended);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            if (ended.IsCompleted)
+            {
+                _ended = null;
+            }
+        }
     }
 }

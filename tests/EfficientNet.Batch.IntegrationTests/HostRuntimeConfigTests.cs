@@ -22,6 +22,14 @@ public sealed class HostRuntimeConfigTests
         Assert.Null(ConfigProperties("EfficientNet.Batch.Worker", "EfficientNet.Batch.Worker")["System.Runtime.TieredPGO"]);
     }
 
+    [Fact]
+    public void A_cli_that_is_not_published_composite_keeps_tiered_compilation()
+    {
+        // Off only in a composite publish (scripts/publish-cli.sh), where nearly everything is precompiled; a JIT build
+        // without tiering would compile every method fully optimised at start.
+        Assert.Null(ConfigProperties("EfficientNet.Batch.Cli", "effnet")["System.Runtime.TieredCompilation"]);
+    }
+
     private static JsonNode ConfigProperties(string project, string assembly)
     {
         var folder = Path.GetDirectoryName(TestPaths.HostAssembly(project))!;

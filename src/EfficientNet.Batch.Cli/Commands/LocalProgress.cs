@@ -19,8 +19,8 @@ internal sealed class LocalProgress
         _baseline = progress.Images;
     }
 
-    /// <summary>How often <c>run</c> looks at its job: in process, so often enough for a smooth bar, and for the command
-    /// to end within a tenth of a second of its job (a status read is one small file).</summary>
+    /// <summary>How often <c>run</c> looks at its job: in process, so often enough for a smooth bar (a status read is one
+    /// small file). The job's end is read as soon as it is published (<see cref="JobEndSignal"/>), not at the next tick.</summary>
     public static TimeSpan Tick { get; } = TimeSpan.FromMilliseconds(100);
 
     public static LocalProgress Start(IServiceProvider services) => new(services.GetRequiredService<ClassificationProgress>());

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EfficientNet.Batch.Components;
 using EfficientNet.Batch.Components.Jobs;
+using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
@@ -11,6 +12,7 @@ using EfficientNet.Batch.ServiceDefaults;
 using EfficientNet.Batch.Storage;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
 
@@ -100,6 +102,10 @@ internal static class RunCommand
             });
             builder.AddCoordinatorComponents();
             builder.AddWorkerComponents();
+            builder.Services.AddSingleton<JobEndSignal>();
+            builder.Services.AddSingleton<BusJobEventPublisher>();
+            builder.Services.Replace(ServiceDescriptor.Singleton<IJobEventPublisher>(services => new SignallingJobEventPublisher(
+                services.GetRequiredService<BusJobEventPublisher>(), services.GetRequiredService<JobEndSignal>())));
             builder.AddBatchBus(bus =>
             {
                 bus.AddCoordinatorConsumers();
@@ -331,7 +337,8 @@ internal static class RunCommand
                 return local.Read(job);
             },
             LocalProgress.Tick,
-            CancellationToken.None);
+            CancellationToken.None,
+            services.GetRequiredService<JobEndSignal>().Ended);
     }
 
     /// <param name="firstImagesAt">When this process classified its first images (null when it classified none).</param>
