@@ -14,7 +14,8 @@ if (args is ["incremental-plan", ..])
     var fraction = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 0;
     var step = fraction > 0 ? (int)Math.Round(1 / fraction) : int.MaxValue;
     var changed = Enumerable.Range(0, images).Where(i => i % step == step / 2).ToList();
-    // "unsorted": today's listing in a manifest's order (its second half first), so the planner compares in memory.
+    // "unsorted": today's listing in a manifest's order (its second half first), so the planner cannot join it as it
+    // streams: it compares on local disk (a baseline past IncrementalPlanner.InMemoryBaselineLimit), or in memory.
     Func<IEnumerable<int>, IEnumerable<int>>? order = args is [_, _, _, "unsorted", ..]
         ? all => [.. all.Where(i => i >= images / 2), .. all.Where(i => i < images / 2)]
         : null;
@@ -22,7 +23,7 @@ if (args is ["incremental-plan", ..])
     Console.WriteLine(
         $"images {result.Images:N0}, changed {changed.Count:N0}: classified {result.Classified:N0}, reused {result.Reused:N0}, " +
         $"image reads {result.ImageReads}, prediction lines {result.PredictionLines:N0}, change lines {result.ChangeLines:N0}, " +
-        $"baseline {(result.Joined ? "joined as listed" : "compared in memory")}");
+        $"baseline {result.Comparison switch { EfficientNet.Batch.Components.Incremental.BaselineComparison.Joined => "joined as listed", EfficientNet.Batch.Components.Incremental.BaselineComparison.InMemory => "compared in memory", _ => "partitioned on local disk" }}");
     Console.WriteLine(
         $"listing and planning {result.Planning.TotalSeconds:F2} s, merge {result.Merging.TotalSeconds:F2} s, " +
         $"peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MiB");

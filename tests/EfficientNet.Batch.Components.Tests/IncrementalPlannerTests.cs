@@ -1,3 +1,4 @@
+using EfficientNet.Batch.Components.Incremental;
 using EfficientNet.Batch.Simulation;
 
 namespace EfficientNet.Batch.Components.Tests;
@@ -50,10 +51,34 @@ public sealed class IncrementalPlannerTests
         var result = await IncrementalScenario.RunAsync(
             storage, changed, CancellationToken.None, removed, order: all => [.. all.Where(i => i >= 30_000), .. all.Where(i => i < 30_000)]);
 
-        Assert.False(result.Joined);
+        Assert.Equal(BaselineComparison.InMemory, result.Comparison);
         Assert.Equal((45_000, 60_000L - 45_000 - 4, 4L), (result.Classified, result.Reused, result.Removed));
         Assert.Equal(60_000 - 4, result.PredictionLines);
         Assert.Equal(45_000 + 4, result.ChangeLines);
+    }
+
+    [Fact]
+    public async Task A_baseline_too_large_for_memory_is_compared_out_of_order_on_local_disk_with_the_same_plan_and_outputs()
+    {
+        var changed = Enumerable.Range(0, 20_000).Where(i => i % 3 == 1).ToList();
+        var removed = new HashSet<int>([0, 5, 10_000, 19_998]);
+        // A manifest's order: odd images first, then even ones backwards.
+        Func<IEnumerable<int>, IEnumerable<int>> order = all => [.. all.Where(i => i % 2 == 1), .. all.Where(i => i % 2 == 0).Reverse()];
+
+        var inMemory = await IncrementalScenario.RunAsync(new SimulatedStorage(20_000), changed, CancellationToken.None, removed, order);
+        var spilled = await IncrementalScenario.RunAsync(
+            new SimulatedStorage(20_000), changed, CancellationToken.None, removed, order, inMemoryBaselineLimit: 5_000, spillPartitions: 7);
+
+        Assert.Equal(BaselineComparison.InMemory, inMemory.Comparison);
+        Assert.Equal(BaselineComparison.Spilled, spilled.Comparison);
+        Assert.Equal(
+            (changed.Count - 1, 20_000L - changed.Count - 3, 4L),
+            (spilled.Classified, spilled.Reused, spilled.Removed));
+        Assert.Equal((inMemory.Classified, inMemory.Reused, inMemory.Removed), (spilled.Classified, spilled.Reused, spilled.Removed));
+        // Line for line, in the manifest's order: the same predictions.jsonl, and the same changes.
+        Assert.Equal(inMemory.PredictionsSha256, spilled.PredictionsSha256);
+        Assert.Equal(inMemory.Changes, spilled.Changes);
+        Assert.Equal(0, spilled.ImageReads);
     }
 
     [Fact]

@@ -10,9 +10,26 @@ namespace EfficientNet.Batch.Components.Incremental;
 /// fingerprints), handing each page to <paramref name="onPage"/>.</summary>
 public delegate Task<DatasetSummary> DatasetStream(Func<IReadOnlyList<ShardImage>, CancellationToken, Task> onPage, CancellationToken cancellationToken);
 
-/// <summary>What an incremental job decided, what its listing found, and whether the listing was joined with the
-/// baseline as it streamed (<see cref="Joined"/>) or compared with it in memory.</summary>
-public sealed record IncrementalPlan(IncrementalPlanInfo Info, DatasetSummary Listed, bool Joined);
+/// <summary>What an incremental job decided, what its listing found, and how the listing met the baseline.</summary>
+public sealed record IncrementalPlan(IncrementalPlanInfo Info, DatasetSummary Listed, BaselineComparison Comparison)
+{
+    /// <summary>The listing was joined with the baseline as it streamed.</summary>
+    public bool Joined => Comparison == BaselineComparison.Joined;
+}
+
+/// <summary>How an incremental job's listing was compared with its baseline.</summary>
+public enum BaselineComparison
+{
+    /// <summary>Both in ordinal path order, walked side by side as the listing streamed (<see cref="SortedBaseline"/>).</summary>
+    Joined,
+
+    /// <summary>Out of path order, with a baseline small enough to hold in a dictionary.</summary>
+    InMemory,
+
+    /// <summary>Out of path order, with a baseline too large to hold: both partitioned on local disk by path and joined a
+    /// partition at a time (<see cref="SpilledBaseline"/>).</summary>
+    Spilled,
+}
 
 /// <summary>
 /// Decides, for each image of today's dataset, whether its previous record can be reused: only when the previous run
@@ -23,11 +40,23 @@ public sealed record IncrementalPlan(IncrementalPlanInfo Info, DatasetSummary Li
 /// <para>A folder or prefix is listed in ordinal path order, and so are the results of earlier runs of it: the listing
 /// and the baseline are then joined as they stream (<see cref="SortedBaseline"/>), so memory holds a page of the
 /// listing and one record per baseline source, whatever the dataset's size. A dataset or baseline out of that order (a
-/// manifest, usually) is found out as soon as a path goes backwards; the plan is then started again with the baseline
-/// in memory, one entry per previous record, and the listing streamed past it.</para>
+/// manifest, usually) is found out as soon as a path goes backwards; the plan is then started again, the listing streamed
+/// past the baseline in a dictionary when it has at most <see cref="InMemoryBaselineLimit"/> records, else past both
+/// partitioned on local disk (<see cref="SpilledBaseline"/>), so that memory stays bounded in any order.</para>
 /// </summary>
 public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader baselines, ModelIdentityResolver identities)
 {
+    public const int DefaultInMemoryBaselineLimit = 65_536;
+
+    public const int DefaultSpillPartitions = 64;
+
+    /// <summary>Previous records an out-of-order comparison holds in a dictionary (a few hundred bytes each); past it, the
+    /// comparison spills to local disk.</summary>
+    public int InMemoryBaselineLimit { get; init; } = DefaultInMemoryBaselineLimit;
+
+    /// <summary>Partitions of a spilled comparison: at 10,000,000 previous records, about 156,000 in memory at a time.</summary>
+    public int SpillPartitions { get; init; } = DefaultSpillPartitions;
+
     public async Task<IncrementalPlan> PlanAsync(JobRecord job, DatasetStream dataset, ShardPlanWriter plan, CancellationToken cancellationToken)
     {
         var identity = await identities.ResolveAsync(job.Spec, cancellationToken);
@@ -54,21 +83,24 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             },
             cancellationToken);
 
-        var joined = true;
+        var comparison = BaselineComparison.Joined;
         try
         {
             await WritePlanAsync((planLines, ct) => JoinAsync(dataset, compared, planLines, ct));
         }
         catch (PlanOrderException)
         {
-            joined = false;
             plan.Restart();
-            await WritePlanAsync((planLines, ct) => CompareInMemoryAsync(dataset, compared, planLines, ct));
+            await WritePlanAsync(async (planLines, ct) =>
+            {
+                (var summary, comparison) = await CompareUnorderedAsync(job.JobId, dataset, compared, planLines, ct);
+                return summary;
+            });
         }
 
         var baseline = compared.Count == 0 ? null : string.Join("; ", compared.Select(s => s.Description));
         var info = new IncrementalPlanInfo(identity, baseline, fullReason, lines.Reused, lines.New, lines.Changed, lines.Removed, planKey);
-        return new IncrementalPlan(info, listed, joined);
+        return new IncrementalPlan(info, listed, comparison);
     }
 
     /// <summary>The listing and the baseline, both in ascending ordinal path order, walked side by side.</summary>
@@ -97,20 +129,58 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
         return listed;
     }
 
-    /// <summary>Any order: the baseline in a dictionary by path (a later source's record replaces an earlier one's), the
-    /// listing streamed past it; the removed paths are known once the listing has ended.</summary>
-    private static async Task<DatasetSummary> CompareInMemoryAsync(
-        DatasetStream dataset, List<BaselineSource> compared, IncrementalPlanLines lines, CancellationToken cancellationToken)
+    /// <summary>Any order: the baseline read into a dictionary by path (a later source's record replaces an earlier
+    /// one's) while it has at most <see cref="InMemoryBaselineLimit"/> records, and the listing streamed past it; past
+    /// that, the records so far and the rest go to a <see cref="SpilledBaseline"/>, the listing after them, and the two
+    /// are joined there a partition at a time.</summary>
+    private async Task<(DatasetSummary Listed, BaselineComparison Comparison)> CompareUnorderedAsync(
+        Guid jobId, DatasetStream dataset, List<BaselineSource> compared, IncrementalPlanLines lines, CancellationToken cancellationToken)
     {
         var previous = new Dictionary<string, PreviousRecord>(StringComparer.Ordinal);
-        foreach (var source in compared)
+        SpilledBaseline? spilled = null;
+        try
         {
-            await foreach (var record in source.ReadRecords(cancellationToken))
+            foreach (var source in compared)
             {
-                previous[record.Path] = new PreviousRecord(record);
-            }
-        }
+                await foreach (var record in source.ReadRecords(cancellationToken))
+                {
+                    if (spilled is not null)
+                    {
+                        spilled.AddRecord(record);
+                        continue;
+                    }
 
+                    previous[record.Path] = new PreviousRecord(record);
+                    if (previous.Count > InMemoryBaselineLimit)
+                    {
+                        // A dictionary never removed from enumerates in insertion order, an overwritten path keeping its
+                        // place: each path once, with the record that won so far, before the later ones.
+                        spilled = SpilledBaseline.Create(jobId, SpillPartitions);
+                        foreach (var kept in previous.Values)
+                        {
+                            spilled.AddRecord(kept.Record);
+                        }
+
+                        previous.Clear();
+                        previous.TrimExcess();
+                    }
+                }
+            }
+
+            return spilled is null
+                ? (await CompareInMemoryAsync(dataset, previous, lines, cancellationToken), BaselineComparison.InMemory)
+                : (await CompareSpilledAsync(dataset, spilled, lines, cancellationToken), BaselineComparison.Spilled);
+        }
+        finally
+        {
+            spilled?.Dispose();
+        }
+    }
+
+    /// <summary>The listing streamed past the baseline in a dictionary; the removed paths are known once it has ended.</summary>
+    private static async Task<DatasetSummary> CompareInMemoryAsync(
+        DatasetStream dataset, Dictionary<string, PreviousRecord> previous, IncrementalPlanLines lines, CancellationToken cancellationToken)
+    {
         var listed = await dataset(
             async (page, ct) =>
             {
@@ -130,6 +200,26 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             }
         }
 
+        return listed;
+    }
+
+    /// <summary>The listing written to the spill beside the baseline, then joined with it there.</summary>
+    private static async Task<DatasetSummary> CompareSpilledAsync(
+        DatasetStream dataset, SpilledBaseline spilled, IncrementalPlanLines lines, CancellationToken cancellationToken)
+    {
+        var listed = await dataset(
+            (page, _) =>
+            {
+                foreach (var image in page)
+                {
+                    spilled.AddImage(image);
+                }
+
+                return Task.CompletedTask;
+            },
+            cancellationToken);
+        await spilled.JoinAsync(
+            (image, before) => lines.ImageAsync(image, before, cancellationToken), removed => lines.RemovedAsync(removed, cancellationToken), cancellationToken);
         return listed;
     }
 

@@ -122,7 +122,12 @@ public sealed partial class JobDispatcher(
                 reuse = decided.Info;
                 listed = decided.Listed;
                 LogIncremental(
-                    jobId, reuse.Reused, plan.Images, reuse.New, reuse.Changed, reuse.Removed, decided.Joined ? "joined as listed" : "in memory", reuse.FullReason ?? "-");
+                    jobId, reuse.Reused, plan.Images, reuse.New, reuse.Changed, reuse.Removed, decided.Comparison switch
+                    {
+                        BaselineComparison.Joined => "joined as listed",
+                        BaselineComparison.InMemory => "in memory",
+                        _ => "partitioned on local disk",
+                    }, reuse.FullReason ?? "-");
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EfficientNet.Batch.Components.Incremental;
@@ -14,8 +15,24 @@ using Microsoft.Extensions.Options;
 namespace EfficientNet.Batch.Simulation;
 
 /// <summary>What a re-score of a simulated dataset did, and how long its coordinator steps took.</summary>
+/// <param name="PredictionsSha256">The SHA-256 of predictions.jsonl as merged.</param>
+/// <param name="Changes">changes.jsonl's lines, sorted (removed paths may come in another order than the listing's).</param>
 public sealed record IncrementalScenarioResult(
-    int Images, int Classified, long Reused, long Removed, bool Joined, long ImageReads, long PredictionLines, long ChangeLines, TimeSpan Planning, TimeSpan Merging);
+    int Images,
+    int Classified,
+    long Reused,
+    long Removed,
+    BaselineComparison Comparison,
+    long ImageReads,
+    long PredictionLines,
+    long ChangeLines,
+    TimeSpan Planning,
+    TimeSpan Merging,
+    string PredictionsSha256,
+    IReadOnlyList<string> Changes)
+{
+    public bool Joined => Comparison == BaselineComparison.Joined;
+}
 
 /// <summary>
 /// The coordinator's side of an incremental re-score at scale, on <see cref="SimulatedStorage"/>: a previous run's
@@ -29,12 +46,16 @@ public static class IncrementalScenario
     /// <param name="changed">Images rewritten since the previous run.</param>
     /// <param name="removed">Images of the previous run that today's listing leaves out.</param>
     /// <param name="order">Today's listing order (a manifest's, say); null for the store's ordinal order.</param>
+    /// <param name="inMemoryBaselineLimit">The planner's <see cref="IncrementalPlanner.InMemoryBaselineLimit"/>; null for its default.</param>
+    /// <param name="spillPartitions">The planner's <see cref="IncrementalPlanner.SpillPartitions"/>; null for its default.</param>
     public static async Task<IncrementalScenarioResult> RunAsync(
         SimulatedStorage storage,
         IReadOnlyCollection<int> changed,
         CancellationToken cancellationToken,
         IReadOnlySet<int>? removed = null,
-        Func<IEnumerable<int>, IEnumerable<int>>? order = null)
+        Func<IEnumerable<int>, IEnumerable<int>>? order = null,
+        int? inMemoryBaselineLimit = null,
+        int? spillPartitions = null)
     {
         var dataset = storage.Dataset;
         var previousJob = Guid.NewGuid();
@@ -55,7 +76,11 @@ public static class IncrementalScenario
             BaselineLocation = "sim://out",
         };
         var state = new JobStateStore(storage.Output, "state", new JobIndex());
-        var planner = new IncrementalPlanner(storage, new BaselineReader(storage, state), new ModelIdentityResolver(storage, Options.Create(new ModelStoreOptions())));
+        var planner = new IncrementalPlanner(storage, new BaselineReader(storage, state), new ModelIdentityResolver(storage, Options.Create(new ModelStoreOptions())))
+        {
+            InMemoryBaselineLimit = inMemoryBaselineLimit ?? IncrementalPlanner.DefaultInMemoryBaselineLimit,
+            SpillPartitions = spillPartitions ?? IncrementalPlanner.DefaultSpillPartitions,
+        };
         var writer = new ShardPlanWriter(state, job.JobId, job.Spec.ShardSize);
         var watch = Stopwatch.StartNew();
         var plan = await planner.PlanAsync(job, (onPage, ct) => ListAsync(storage, removed ?? new HashSet<int>(), order ?? (all => all), onPage, ct), writer, cancellationToken);
@@ -80,12 +105,15 @@ public static class IncrementalScenario
 
         job = job with { ShardCount = writer.Shards, ImageCount = plan.Listed.Images, Incremental = plan.Info };
         watch.Restart();
-        await using var merged = await new ResultMerger(storage, [new JsonlOutputFormat()]).MergeAsync(job, outcomes, plan.Listed.Images, cancellationToken);
+        var predictions = new HashingJsonlFormat();
+        await using var merged = await new ResultMerger(storage, [predictions]).MergeAsync(job, outcomes, plan.Listed.Images, cancellationToken);
         var statistics = merged.Statistics;
         var merging = watch.Elapsed;
+        var changes = await ReadLinesAsync(storage.Output, JobOutputLayout.ChangesName, cancellationToken);
+        changes.Sort(StringComparer.Ordinal);
         return new IncrementalScenarioResult(
-            dataset.Count, classified, plan.Info.Reused, plan.Info.Removed, plan.Joined, dataset.Reads, statistics.Total,
-            await CountLinesAsync(storage.Output, JobOutputLayout.ChangesName, cancellationToken), planning, merging);
+            dataset.Count, classified, plan.Info.Reused, plan.Info.Removed, plan.Comparison, dataset.Reads, statistics.Total,
+            changes.Count, planning, merging, predictions.Sha256(), changes);
     }
 
     /// <summary>Today's listing, a page of <see cref="DatasetLister.PageSize"/> at a time, in <paramref name="order"/>
@@ -132,16 +160,64 @@ public static class IncrementalScenario
         Fingerprint = fingerprint,
     };
 
-    private static async Task<long> CountLinesAsync(MemoryBlobStore store, string key, CancellationToken cancellationToken)
+    private static async Task<List<string>> ReadLinesAsync(MemoryBlobStore store, string key, CancellationToken cancellationToken)
     {
         await using var stream = await store.OpenReadAsync(key, cancellationToken);
         using var reader = new StreamReader(stream);
-        long lines = 0;
-        while (await reader.ReadLineAsync(cancellationToken) is { Length: > 0 })
+        var lines = new List<string>();
+        while (await reader.ReadLineAsync(cancellationToken) is { Length: > 0 } line)
         {
-            lines++;
+            lines.Add(line);
         }
 
         return lines;
+    }
+
+}
+
+/// <summary>predictions.jsonl as the merge writes it, hashed instead of kept.</summary>
+internal sealed class HashingJsonlFormat : IOutputFormat
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    public string Name => OutputFormats.Jsonl;
+
+    public string FileName => JobOutputLayout.PredictionsName;
+
+    public IOutputWriter Create(OutputContext context) => new JsonlOutputFormat().Create(context with { Destination = new HashingStream(_hash) });
+
+    public string Sha256() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+    private sealed class HashingStream(IncrementalHash hash) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => hash.AppendData(buffer, offset, count);
+
+        public override void Write(ReadOnlySpan<byte> buffer) => hash.AppendData(buffer);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            hash.AppendData(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
