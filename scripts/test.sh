@@ -44,6 +44,8 @@ if ! command -v chromium >/dev/null; then
   { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null; } \
     || log "chromium could not be installed: the report's browser test will fail"
 fi
+# ONNX Runtime's own telemetry stays off in the test processes too (the hosts opt out themselves: OnnxRuntimeTelemetry).
+export ORT_DISABLE_TELEMETRY="${ORT_DISABLE_TELEMETRY:-1}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-$(command -v chromium || echo /usr/bin/chromium)}"
 # libjpeg-turbo's TurboJPEG: the JPEG decoder whose pixels the tests compare with cv2.imread's (they fail without it).
 if ! ldconfig -p | grep -q 'libturbojpeg\.so\.0'; then

@@ -7,6 +7,8 @@ using EfficientNet.Batch.Simulation;
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- incremental-plan 1000000 0.01 [unsorted]
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- decode-rates ../shared/data/imagenet-samples 300 3
 // dotnet run -c Release --project benchmarks/EfficientNet.Batch.Benchmarks -- jpeg-decoders ../shared/data/imagenet-samples 300 3
+EfficientNet.Batch.Inference.OnnxRuntimeTelemetry.OptOut();
+
 if (args is ["incremental-plan", ..])
 {
     // The coordinator's side of an incremental re-score on simulated storage (images exist only as listing entries).

@@ -1,6 +1,9 @@
 using EfficientNet.Batch.Cli;
+using EfficientNet.Batch.Inference;
 using Microsoft.Extensions.Options;
 
+// Before anything else: ONNX Runtime reads it once, when it initialises (see the class).
+OnnxRuntimeTelemetry.OptOut();
 using var interruption = new Interruption();
 var parse = EffnetCommandLine.Build().Parse(args);
 CliErrors.Verbose = parse.GetValue<bool>(EffnetCommandLine.VerboseOptionName) || CliErrors.VerboseFromEnvironment();

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using EfficientNet.Batch.Inference;
 
 namespace EfficientNet.Batch.IntegrationTests;
 
@@ -18,6 +19,49 @@ public sealed class CliTests : IDisposable
                 ["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/",
             },
             args);
+
+    [Fact]
+    public async Task Onnx_runtimes_own_telemetry_is_off_unless_the_operator_keeps_it()
+    {
+        // ONNX Runtime's Linux builds keep a device id and an event cache under $HOME/.cache before they send anything,
+        // and stay quiet on their own under a CI variable: each run gets a HOME of its own and no CI variable.
+        string[] quietening = ["CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID",
+            "BUILDKITE", "TEAMCITY_VERSION", "APPVEYOR", "BITBUCKET_BUILD_NUMBER", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI", "ORT_RUNNING_UNIT_TESTS"];
+        var dataset = Directory.CreateDirectory(Path.Combine(_work, "one")).FullName;
+        File.Copy(Directory.GetFiles(TestPaths.Samples, "*.JPEG").Order(StringComparer.Ordinal).First(), Path.Combine(dataset, "a.jpg"));
+
+        async Task<bool> TelemetryCacheAfterRunAsync(string name, string? variable)
+        {
+            var home = Directory.CreateDirectory(Path.Combine(_work, $"home-{name}")).FullName;
+            var (exitCode, stdout, stderr) = await Effnet.RunAsync(
+                environment =>
+                {
+                    foreach (var quiet in quietening)
+                    {
+                        environment.Remove(quiet);
+                    }
+
+                    environment.Remove(OnnxRuntimeTelemetry.Variable);
+                    if (variable is not null)
+                    {
+                        environment[OnnxRuntimeTelemetry.Variable] = variable;
+                    }
+
+                    environment["HOME"] = home;
+                    environment["EFFNET_MODELS"] = Path.Combine(_work, "models");
+                    environment["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/";
+                    // Should the runtime try to send its events anyway, they go to a port that refuses connections.
+                    environment["HTTPS_PROXY"] = environment["https_proxy"] = "http://127.0.0.1:9/";
+                },
+                "run", dataset, "--model", "efficientnet_b0", "--random-weights", "--out", Path.Combine(_work, $"out-{name}"));
+            Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
+            return Directory.Exists(Path.Combine(home, ".cache", "Microsoft", "DeveloperTools", ".onnxruntime"));
+        }
+
+        Assert.False(await TelemetryCacheAfterRunAsync("default", null), "ONNX Runtime kept its telemetry cache although effnet opted out");
+        // The control: with the operator's ORT_DISABLE_TELEMETRY=0 this ONNX Runtime does keep it, so the check above can fail.
+        Assert.True(await TelemetryCacheAfterRunAsync("kept", "0"), "ONNX Runtime kept no telemetry cache with ORT_DISABLE_TELEMETRY=0");
+    }
 
     [Fact]
     public async Task Run_over_a_manifest_labelled_with_class_names_evaluates_the_job()
