@@ -20,13 +20,34 @@ public sealed class DatasetLabelTests : IDisposable
     {
         var path = Path.Combine(_root, "manifest.csv");
         await File.WriteAllTextAsync(path, manifest);
+        return await Lister().ListAsync(path, CancellationToken.None, classNames);
+    }
+
+    private DatasetLister Lister()
+    {
         var policy = new LocationPolicy(
             new LocationRoots("Coordinator:AllowedDatasets", []),
             new LocationRoots("Coordinator:AllowedOutputs", []),
             [new ConfiguredLocation("Coordinator:OutputLocation", Path.Combine(_root, "out"))],
             [new ConfiguredLocation("Coordinator:StateLocation", "az://effnet-state")]);
-        var lister = new DatasetLister(new DatasetReader(new StorageResolver(Options.Create(new StorageOptions()))), policy, Options.Create(new JobLimitsOptions()));
-        return await lister.ListAsync(path, CancellationToken.None, classNames);
+        return new DatasetLister(new DatasetReader(new StorageResolver(Options.Create(new StorageOptions()))), policy, Options.Create(new JobLimitsOptions()));
+    }
+
+    [Fact]
+    public async Task A_folder_or_an_image_is_listed_in_path_order_a_manifest_in_its_own()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_root, "photos")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(folder, "a.jpg"), [0xFF, 0xD8]);
+        var manifest = Path.Combine(_root, "manifest.csv");
+        await File.WriteAllTextAsync(manifest, "photos/a.jpg\n");
+        var lister = Lister();
+
+        Assert.True(await lister.IsListedInPathOrderAsync(folder, CancellationToken.None));
+        Assert.True(await lister.IsListedInPathOrderAsync(Path.Combine(folder, "a.jpg"), CancellationToken.None));
+        Assert.False(await lister.IsListedInPathOrderAsync(manifest, CancellationToken.None));
+        // A single file neither a manifest nor an image cannot be opened: the listing that follows says why.
+        await File.WriteAllTextAsync(Path.Combine(_root, "notes.docx"), "notes");
+        Assert.True(await lister.IsListedInPathOrderAsync(Path.Combine(_root, "notes.docx"), CancellationToken.None));
     }
 
     [Fact]

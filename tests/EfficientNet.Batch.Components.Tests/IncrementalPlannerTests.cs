@@ -52,6 +52,7 @@ public sealed class IncrementalPlannerTests
             storage, changed, CancellationToken.None, removed, order: all => [.. all.Where(i => i >= 30_000), .. all.Where(i => i < 30_000)]);
 
         Assert.Equal(BaselineComparison.InMemory, result.Comparison);
+        Assert.Equal(2, result.Listings);
         Assert.Equal((45_000, 60_000L - 45_000 - 4, 4L), (result.Classified, result.Reused, result.Removed));
         Assert.Equal(60_000 - 4, result.PredictionLines);
         Assert.Equal(45_000 + 4, result.ChangeLines);
@@ -79,6 +80,24 @@ public sealed class IncrementalPlannerTests
         Assert.Equal(inMemory.PredictionsSha256, spilled.PredictionsSha256);
         Assert.Equal(inMemory.Changes, spilled.Changes);
         Assert.Equal(0, spilled.ImageReads);
+    }
+
+    [Fact]
+    public async Task A_manifest_is_compared_without_a_join_attempt_listing_it_once_with_the_outputs_a_join_gives()
+    {
+        // A manifest's images need a properties call each for their fingerprints: a join that found the order broken
+        // late would list, and fetch, them all again. Even a manifest in path order is compared in any order.
+        var changed = Enumerable.Range(0, 30).Select(i => 11 + (i * 613)).ToList();
+        var removed = new HashSet<int>([3, 9_000, 19_999]);
+
+        var folder = await IncrementalScenario.RunAsync(new SimulatedStorage(20_000), changed, CancellationToken.None, removed);
+        var manifest = await IncrementalScenario.RunAsync(new SimulatedStorage(20_000), changed, CancellationToken.None, removed, manifest: true);
+
+        Assert.Equal((BaselineComparison.Joined, 1), (folder.Comparison, folder.Listings));
+        Assert.Equal((BaselineComparison.InMemory, 1), (manifest.Comparison, manifest.Listings));
+        Assert.Equal((30, 20_000L - 30 - 3, 3L), (manifest.Classified, manifest.Reused, manifest.Removed));
+        Assert.Equal(folder.PredictionsSha256, manifest.PredictionsSha256);
+        Assert.Equal(folder.Changes, manifest.Changes);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public enum BaselineComparison
 /// <para>A folder or prefix is listed in ordinal path order, and so are the results of earlier runs of it: the listing
 /// and the baseline are then joined as they stream (<see cref="SortedBaseline"/>), so memory holds a page of the
 /// listing and one record per baseline source, whatever the dataset's size. A dataset or baseline out of that order (a
-/// manifest, usually) is found out as soon as a path goes backwards; the plan is then started again, the listing streamed
+/// manifest, which is therefore not tried) is found out as soon as a path goes backwards; the plan is then started again, the listing streamed
 /// past the baseline in a dictionary when it has at most <see cref="InMemoryBaselineLimit"/> records, else past both
 /// partitioned on local disk (<see cref="SpilledBaseline"/>), so that memory stays bounded in any order.</para>
 /// </summary>
@@ -57,7 +57,12 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
     /// <summary>Partitions of a spilled comparison: at 10,000,000 previous records, about 156,000 in memory at a time.</summary>
     public int SpillPartitions { get; init; } = DefaultSpillPartitions;
 
-    public async Task<IncrementalPlan> PlanAsync(JobRecord job, DatasetStream dataset, ShardPlanWriter plan, CancellationToken cancellationToken)
+    /// <param name="listedInPathOrder">The dataset is listed in ascending ordinal path order (a folder or prefix), so its
+    /// listing is first tried as a join with the baseline. False for a manifest, listed in its own order: it goes straight
+    /// to the comparison in any order, so that its images' properties, fetched one call each for their fingerprints, are
+    /// never fetched twice (a join that finds the order broken late would list it all again).</param>
+    public async Task<IncrementalPlan> PlanAsync(
+        JobRecord job, DatasetStream dataset, ShardPlanWriter plan, bool listedInPathOrder, CancellationToken cancellationToken)
     {
         var identity = await identities.ResolveAsync(job.Spec, cancellationToken);
         var sources = await baselines.FindAsync(job, cancellationToken);
@@ -84,13 +89,8 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
             cancellationToken);
 
         var comparison = BaselineComparison.Joined;
-        try
+        if (!listedInPathOrder || !await TryJoinAsync())
         {
-            await WritePlanAsync((planLines, ct) => JoinAsync(dataset, compared, planLines, ct));
-        }
-        catch (PlanOrderException)
-        {
-            plan.Restart();
             await WritePlanAsync(async (planLines, ct) =>
             {
                 (var summary, comparison) = await CompareUnorderedAsync(job.JobId, dataset, compared, planLines, ct);
@@ -101,6 +101,22 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
         var baseline = compared.Count == 0 ? null : string.Join("; ", compared.Select(s => s.Description));
         var info = new IncrementalPlanInfo(identity, baseline, fullReason, lines.Reused, lines.New, lines.Changed, lines.Removed, planKey);
         return new IncrementalPlan(info, listed, comparison);
+
+        // False when the listing or a baseline source turned out not to be in path order: the plan stored so far is
+        // dropped, to be made again.
+        async Task<bool> TryJoinAsync()
+        {
+            try
+            {
+                await WritePlanAsync((planLines, ct) => JoinAsync(dataset, compared, planLines, ct));
+                return true;
+            }
+            catch (PlanOrderException)
+            {
+                plan.Restart();
+                return false;
+            }
+        }
     }
 
     /// <summary>The listing and the baseline, both in ascending ordinal path order, walked side by side.</summary>

@@ -53,6 +53,21 @@ public sealed class DatasetLister(
         return new DatasetListing(listed.Root, images, listed.SkippedFiles);
     }
 
+    /// <summary>Whether <see cref="StreamAsync"/> hands the dataset over in ascending ordinal path order: a folder or
+    /// prefix (and a single image) is, a manifest is listed in its own order. A location that cannot be opened answers
+    /// true: the listing then fails, naming the problem.</summary>
+    public async Task<bool> IsListedInPathOrderAsync(string location, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await reader.OpenAsync(location, cancellationToken)).Kind != DatasetKind.Manifest;
+        }
+        catch (Exception e) when (e is InvalidDataException or BlobNotFoundException or DirectoryNotFoundException or FileNotFoundException or ArgumentException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>
     /// Lists the dataset a page at a time, each page checked before <paramref name="onPage"/> gets it, so that the
     /// dataset is never whole in memory. A problem found on a later page (a bad label, the image limit) throws after the

@@ -118,6 +118,7 @@ public sealed partial class JobDispatcher(
                     record,
                     (onPage, ct) => datasets.StreamAsync(record.Spec.Dataset, onPage, ct, classNames, withFingerprints: true),
                     plan,
+                    await datasets.IsListedInPathOrderAsync(record.Spec.Dataset, cancellationToken),
                     cancellationToken);
                 reuse = decided.Info;
                 listed = decided.Listed;

@@ -17,6 +17,7 @@ namespace EfficientNet.Batch.Simulation;
 /// <summary>What a re-score of a simulated dataset did, and how long its coordinator steps took.</summary>
 /// <param name="PredictionsSha256">The SHA-256 of predictions.jsonl as merged.</param>
 /// <param name="Changes">changes.jsonl's lines, sorted (removed paths may come in another order than the listing's).</param>
+/// <param name="Listings">Times the planner listed today's dataset.</param>
 public sealed record IncrementalScenarioResult(
     int Images,
     int Classified,
@@ -29,7 +30,8 @@ public sealed record IncrementalScenarioResult(
     TimeSpan Planning,
     TimeSpan Merging,
     string PredictionsSha256,
-    IReadOnlyList<string> Changes)
+    IReadOnlyList<string> Changes,
+    int Listings)
 {
     public bool Joined => Comparison == BaselineComparison.Joined;
 }
@@ -48,6 +50,7 @@ public static class IncrementalScenario
     /// <param name="order">Today's listing order (a manifest's, say); null for the store's ordinal order.</param>
     /// <param name="inMemoryBaselineLimit">The planner's <see cref="IncrementalPlanner.InMemoryBaselineLimit"/>; null for its default.</param>
     /// <param name="spillPartitions">The planner's <see cref="IncrementalPlanner.SpillPartitions"/>; null for its default.</param>
+    /// <param name="manifest">Today's dataset is a manifest (listed in its own order, whatever <paramref name="order"/> is).</param>
     public static async Task<IncrementalScenarioResult> RunAsync(
         SimulatedStorage storage,
         IReadOnlyCollection<int> changed,
@@ -55,7 +58,8 @@ public static class IncrementalScenario
         IReadOnlySet<int>? removed = null,
         Func<IEnumerable<int>, IEnumerable<int>>? order = null,
         int? inMemoryBaselineLimit = null,
-        int? spillPartitions = null)
+        int? spillPartitions = null,
+        bool manifest = false)
     {
         var dataset = storage.Dataset;
         var previousJob = Guid.NewGuid();
@@ -83,7 +87,17 @@ public static class IncrementalScenario
         };
         var writer = new ShardPlanWriter(state, job.JobId, job.Spec.ShardSize);
         var watch = Stopwatch.StartNew();
-        var plan = await planner.PlanAsync(job, (onPage, ct) => ListAsync(storage, removed ?? new HashSet<int>(), order ?? (all => all), onPage, ct), writer, cancellationToken);
+        var listings = 0;
+        var plan = await planner.PlanAsync(
+            job,
+            (onPage, ct) =>
+            {
+                listings++;
+                return ListAsync(storage, removed ?? new HashSet<int>(), order ?? (all => all), onPage, ct);
+            },
+            writer,
+            listedInPathOrder: !manifest,
+            cancellationToken);
         await writer.CompleteAsync(cancellationToken);
         var planning = watch.Elapsed;
 
@@ -113,7 +127,7 @@ public static class IncrementalScenario
         changes.Sort(StringComparer.Ordinal);
         return new IncrementalScenarioResult(
             dataset.Count, classified, plan.Info.Reused, plan.Info.Removed, plan.Comparison, dataset.Reads, statistics.Total,
-            changes.Count, planning, merging, predictions.Sha256(), changes);
+            changes.Count, planning, merging, predictions.Sha256(), changes, listings);
     }
 
     /// <summary>Today's listing, a page of <see cref="DatasetLister.PageSize"/> at a time, in <paramref name="order"/>
