@@ -25,6 +25,10 @@ internal static class RunCommand
     /// <summary>After Ctrl+C, how long running shards get to stop or commit before the job is closed.</summary>
     private static readonly TimeSpan CancelGracePeriod = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long <c>run</c> waits, after it read its job's end, for the coordinator in the process to announce it
+    /// (it removes the job's working files in between).</summary>
+    private static readonly TimeSpan EndAnnouncedWithin = TimeSpan.FromSeconds(30);
+
     public static Command Create(Option<string?> models)
     {
         var dataset = new Argument<string>("DATASET") { Description = "Folder of images, or a manifest (.txt/.csv: path[,label] per line)." };
@@ -274,7 +278,10 @@ internal static class RunCommand
         var final = await WaitAsync(services, record.JobId, interrupt);
         if (final.Status is JobStatus.Completed or JobStatus.CompletedWithErrors or JobStatus.Cancelled)
         {
-            RemoveEarlierRuns(final);
+            // The coordinator stores the final status, then removes the job's working files, then announces the end:
+            // the output folder is tidied here after that, so that the two do not remove the same folders at once.
+            await services.GetRequiredService<JobEndSignal>().Ended.WaitAsync(EndAnnouncedWithin, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            RemoveEarlierRuns(final.Output, final.JobId, Console.Error);
         }
 
         return Report(final, stopwatch.Elapsed, services.GetRequiredService<ClassificationProgress>().FirstImagesAt);
@@ -378,27 +385,39 @@ internal static class RunCommand
     }
 
     /// <summary>Once this run's outputs are written, the shard results of earlier runs into the same folder are
-    /// merged into them (or were not reusable): they are removed, so the folder holds one run.</summary>
-    private static void RemoveEarlierRuns(JobView final)
+    /// merged into them (or were not reusable): they are removed, so the folder holds one run. What is already gone (the
+    /// coordinator's cleanup removes the same folders for a completed job) counts as removed.</summary>
+    /// <param name="warnings">Where a folder that could not be removed is reported.</param>
+    internal static void RemoveEarlierRuns(string output, Guid jobId, TextWriter warnings)
     {
-        var shards = Path.Combine(final.Output, "shards");
-        if (!Directory.Exists(shards))
+        string[] folders;
+        try
+        {
+            folders = Directory.GetDirectories(Path.Combine(output, "shards"));
+        }
+        catch (DirectoryNotFoundException)
         {
             return;
         }
 
-        foreach (var folder in Directory.EnumerateDirectories(shards))
+        foreach (var folder in folders)
         {
-            if (!string.Equals(Path.GetFileName(folder), final.JobId.ToString("N"), StringComparison.Ordinal))
+            if (string.Equals(Path.GetFileName(folder), jobId.ToString("N"), StringComparison.Ordinal))
             {
-                try
-                {
-                    Directory.Delete(folder, recursive: true);
-                }
-                catch (IOException e)
-                {
-                    Console.Error.WriteLine($"warning: could not remove the earlier run's shard results in {folder}: {e.Message}");
-                }
+                continue;
+            }
+
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException e) when (Directory.Exists(folder))
+            {
+                warnings.WriteLine($"warning: could not remove the earlier run's shard results in {folder}: {e.Message}");
+            }
+            catch (IOException)
+            {
+                // Removed by someone else meanwhile.
             }
         }
     }
