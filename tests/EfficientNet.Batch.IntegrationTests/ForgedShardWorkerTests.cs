@@ -53,6 +53,9 @@ public sealed class ForgedShardWorkerTests(InfrastructureFixture infrastructure,
             ["Worker__PreloadModels__0__Id"] = "efficientnet_b0",
             ["Worker__PreloadModels__0__RandomSeed"] = "0",
         });
+        // The broker is the suite's: events of other tests' jobs (a cancelled job's shards left in the queue, which this
+        // worker refuses) reach this endpoint too. Only this test's job counts.
+        var jobId = Guid.NewGuid();
         _bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(infrastructure.RabbitMqUri));
@@ -60,19 +63,26 @@ public sealed class ForgedShardWorkerTests(InfrastructureFixture infrastructure,
             {
                 e.Handler<Fault<ClassifyShard>>(context =>
                 {
-                    _faults[context.Message.Message.ShardIndex] = string.Join(" ", context.Message.Exceptions.Select(x => x.Message));
+                    if (context.Message.Message.JobId == jobId)
+                    {
+                        _faults[context.Message.Message.ShardIndex] = string.Join(" ", context.Message.Exceptions.Select(x => x.Message));
+                    }
+
                     return Task.CompletedTask;
                 });
                 e.Handler<ShardClassified>(context =>
                 {
-                    _classified[context.Message.ShardIndex] = context.Message;
+                    if (context.Message.JobId == jobId)
+                    {
+                        _classified[context.Message.ShardIndex] = context.Message;
+                    }
+
                     return Task.CompletedTask;
                 });
             });
         });
         await _bus.StartAsync();
 
-        var jobId = Guid.NewGuid();
         var images = photos.Select(p => new ShardImage(Path.GetFileName(p))).ToList();
         var results = $"az://results-{_cluster.Run}";
         ClassifyShard Shard(int index, string datasetLocation, string outputLocation, string? resultKey = null) => new(

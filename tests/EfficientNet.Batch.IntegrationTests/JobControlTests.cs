@@ -115,30 +115,35 @@ public sealed class JobControlTests(InfrastructureFixture infrastructure, ITestO
         };
         await StartWorkersAsync(Workers, workerSettings);
 
-        // The low job's progress at the moment the high one is seen finished: at most what the workers had taken before
-        // the high shards were first in line, plus a margin for the 200 ms between polls.
+        // The low job's progress when the high one's shards are all done (before its merge, which low shards may
+        // overlap): at most what the workers had taken before the high shards were first in line, plus a margin for
+        // the poll. The low job is read just before the high one, so that a loaded machine's slow reads do not let
+        // low shards that finished after the high ones into the count.
         var deadline = DateTime.UtcNow + JobCluster.JobTimeout;
         JsonNode highJob;
         int lowDoneWhenHighFinished;
         while (true)
         {
+            var lowDone = ShardsDone(await _cluster.GetJobAsync(coordinator, low));
             highJob = await _cluster.GetJobAsync(coordinator, high);
-            if (JobCluster.IsTerminal(highJob))
+            if (ShardsDone(highJob) >= 2 || JobCluster.IsTerminal(highJob))
             {
-                lowDoneWhenHighFinished = ShardsDone(await _cluster.GetJobAsync(coordinator, low));
+                lowDoneWhenHighFinished = lowDone;
                 break;
             }
 
             Assert.True(DateTime.UtcNow < deadline, $"the high-priority job did not finish: {highJob.ToJsonString()}{Environment.NewLine}{_cluster.Logs}");
-            await Task.Delay(200);
+            await Task.Delay(50);
         }
 
+        highJob = await _cluster.WaitForTerminalStatusAsync(coordinator, high);
+
         var bound = (Workers * (prefetch + concurrency)) + 2;
-        output.WriteLine($"high job {JobCluster.Status(highJob)} when the low job had {lowDoneWhenHighFinished} of 30 shards done (bound {bound})");
+        output.WriteLine($"high job's shards done when the low job had {lowDoneWhenHighFinished} of 30 shards done (bound {bound})");
         Assert.Equal("Completed", JobCluster.Status(highJob));
         Assert.True(
             lowDoneWhenHighFinished <= bound,
-            $"the high-priority job finished only after {lowDoneWhenHighFinished} low-priority shards (at most {bound} expected): its shards did not go first");
+            $"the high-priority job's shards were done only after {lowDoneWhenHighFinished} low-priority shards (at most {bound} expected): its shards did not go first");
 
         var lowJob = await _cluster.WaitForTerminalStatusAsync(coordinator, low);
         Assert.Equal("Completed", JobCluster.Status(lowJob));
