@@ -16,22 +16,19 @@ public static partial class OnnxRuntimeTelemetry
 
     /// <summary>Sets <see cref="Variable"/> to 1 in the process's environment, the native one included (where ONNX
     /// Runtime reads it; <see cref="Environment.SetEnvironmentVariable(string, string)"/> alone does not reach it on
-    /// Unix), unless it is set already. Call it first thing in <c>Main</c>, before any thread reads the environment and
-    /// before ONNX Runtime is loaded. Returns whether ONNX Runtime's telemetry is off.</summary>
+    /// Unix), unless the operator set it to a value (an empty one counts as unset). Call it first thing in <c>Main</c>,
+    /// before any thread reads the environment and before ONNX Runtime is loaded. Returns false when the operator's
+    /// value is <c>0</c> or the variable could not be set.</summary>
     public static bool OptOut()
     {
-        if (Environment.GetEnvironmentVariable(Variable) is { } chosen)
+        if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } chosen)
         {
             return chosen != "0";
         }
 
-        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        if ((OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && SetNative(Variable, "1", 1) != 0)
         {
-            // overwrite 0: a value set natively since the process started stays.
-            if (SetNative(Variable, "1", 0) != 0)
-            {
-                return false;
-            }
+            return false;
         }
 
         Environment.SetEnvironmentVariable(Variable, "1");
