@@ -152,7 +152,7 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
     private async Task<(DatasetSummary Listed, BaselineComparison Comparison)> CompareUnorderedAsync(
         Guid jobId, DatasetStream dataset, List<BaselineSource> compared, IncrementalPlanLines lines, CancellationToken cancellationToken)
     {
-        var previous = new Dictionary<string, PreviousRecord>(StringComparer.Ordinal);
+        var previous = new PreviousRecords();
         SpilledBaseline? spilled = null;
         try
         {
@@ -166,19 +166,17 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
                         continue;
                     }
 
-                    previous[record.Path] = new PreviousRecord(record);
+                    previous.Add(record);
                     if (previous.Count > InMemoryBaselineLimit)
                     {
-                        // A dictionary never removed from enumerates in insertion order, an overwritten path keeping its
-                        // place: each path once, with the record that won so far, before the later ones.
+                        // Each path once, with the record that won so far, before the later ones.
                         spilled = SpilledBaseline.Create(jobId, SpillPartitions);
-                        foreach (var kept in previous.Values)
+                        foreach (var kept in previous.All)
                         {
-                            spilled.AddRecord(kept.Record);
+                            spilled.AddRecord(kept);
                         }
 
                         previous.Clear();
-                        previous.TrimExcess();
                     }
                 }
             }
@@ -195,25 +193,20 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
 
     /// <summary>The listing streamed past the baseline in a dictionary; the removed paths are known once it has ended.</summary>
     private static async Task<DatasetSummary> CompareInMemoryAsync(
-        DatasetStream dataset, Dictionary<string, PreviousRecord> previous, IncrementalPlanLines lines, CancellationToken cancellationToken)
+        DatasetStream dataset, PreviousRecords previous, IncrementalPlanLines lines, CancellationToken cancellationToken)
     {
         var listed = await dataset(
             async (page, ct) =>
             {
                 foreach (var image in page)
                 {
-                    var before = previous.GetValueOrDefault(image.Path);
-                    before?.Seen = true;
-                    await lines.ImageAsync(image, before?.Record, ct);
+                    await lines.ImageAsync(image, previous.Match(image.Path), ct);
                 }
             },
             cancellationToken);
-        foreach (var before in previous.Values)
+        foreach (var removed in previous.Unmatched)
         {
-            if (!before.Seen)
-            {
-                await lines.RemovedAsync(before.Record, cancellationToken);
-            }
+            await lines.RemovedAsync(removed, cancellationToken);
         }
 
         return listed;
@@ -273,12 +266,5 @@ public sealed class IncrementalPlanner(IStorageResolver storage, BaselineReader 
         return newest.Identity is null
             ? $"{newest.Description} recorded no model identity"
             : identity.DifferenceFrom(newest.Identity);
-    }
-
-    private sealed class PreviousRecord(PredictionRecord record)
-    {
-        public PredictionRecord Record { get; } = record;
-
-        public bool Seen { get; set; }
     }
 }

@@ -100,35 +100,25 @@ public sealed class SpilledBaseline : IDisposable
     /// then each record no image matched.</summary>
     private async Task JoinPartitionAsync(int partition, CancellationToken cancellationToken)
     {
-        var previous = new Dictionary<string, (PredictionRecord Record, bool Seen)>(StringComparer.Ordinal);
+        var previous = new PreviousRecords();
         await foreach (var record in ReadAsync(PathOf("records", partition), SpillJsonContext.Default.PredictionRecord, cancellationToken))
         {
-            previous[record.Path] = (record, false);
+            previous.Add(record);
         }
 
         using (var decisions = new SpillWriter(PathOf("decisions", partition)))
         {
             await foreach (var listed in ReadAsync(PathOf("images", partition), SpillJsonContext.Default.SpilledImage, cancellationToken))
             {
-                PredictionRecord? before = null;
-                if (previous.TryGetValue(listed.Image.Path, out var entry))
-                {
-                    before = entry.Record;
-                    previous[listed.Image.Path] = (entry.Record, true);
-                }
-
-                decisions.Write(new SpilledDecision(listed.Position, listed.Image, before), SpillJsonContext.Default.SpilledDecision);
+                decisions.Write(new SpilledDecision(listed.Position, listed.Image, previous.Match(listed.Image.Path)), SpillJsonContext.Default.SpilledDecision);
             }
         }
 
         using (var removed = new SpillWriter(PathOf("removed", partition)))
         {
-            foreach (var (record, seen) in previous.Values)
+            foreach (var record in previous.Unmatched)
             {
-                if (!seen)
-                {
-                    removed.Write(record, SpillJsonContext.Default.PredictionRecord);
-                }
+                removed.Write(record, SpillJsonContext.Default.PredictionRecord);
             }
         }
 
