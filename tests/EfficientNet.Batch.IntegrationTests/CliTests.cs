@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using EfficientNet.Batch.Inference;
 
 namespace EfficientNet.Batch.IntegrationTests;
 
@@ -30,26 +29,13 @@ public sealed class CliTests : IDisposable
         async Task<bool> TelemetryCacheAfterRunAsync(string name, string? variable)
         {
             var home = Directory.CreateDirectory(Path.Combine(_work, $"home-{name}")).FullName;
+            var environment = OnnxRuntimeTelemetryCache.Environment(home, variable);
+            environment["EFFNET_MODELS"] = Path.Combine(_work, "models");
+            environment["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/";
+            // Should the runtime try to send its events anyway, they go to a port that refuses connections.
+            environment["HTTPS_PROXY"] = environment["https_proxy"] = "http://127.0.0.1:9/";
             var (exitCode, stdout, stderr) = await Effnet.RunAsync(
-                environment =>
-                {
-                    foreach (var quiet in OnnxRuntimeTelemetryCache.QuieteningVariables)
-                    {
-                        environment.Remove(quiet);
-                    }
-
-                    environment.Remove(OnnxRuntimeTelemetry.Variable);
-                    if (variable is not null)
-                    {
-                        environment[OnnxRuntimeTelemetry.Variable] = variable;
-                    }
-
-                    environment["HOME"] = home;
-                    environment["EFFNET_MODELS"] = Path.Combine(_work, "models");
-                    environment["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/";
-                    // Should the runtime try to send its events anyway, they go to a port that refuses connections.
-                    environment["HTTPS_PROXY"] = environment["https_proxy"] = "http://127.0.0.1:9/";
-                },
+                environment,
                 "run", dataset, "--model", "efficientnet_b0", "--random-weights", "--out", Path.Combine(_work, $"out-{name}"));
             Assert.True(exitCode == 0, $"exit {exitCode}: {stdout}{stderr}");
             return OnnxRuntimeTelemetryCache.ExistsUnder(home);

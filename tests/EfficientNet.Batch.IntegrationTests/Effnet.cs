@@ -5,19 +5,8 @@ namespace EfficientNet.Batch.IntegrationTests;
 /// <summary>Runs the built <c>effnet</c> CLI as a separate process, as a user would.</summary>
 internal static class Effnet
 {
-    public static Task<(int ExitCode, string Out, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args) =>
-        RunAsync(
-            variables =>
-            {
-                foreach (var (key, value) in environment)
-                {
-                    variables[key] = value;
-                }
-            },
-            args);
-
-    /// <param name="environment">Changes the child's environment (inherited from the test process), removals included.</param>
-    public static async Task<(int ExitCode, string Out, string Error)> RunAsync(Action<IDictionary<string, string?>> environment, params string[] args)
+    /// <param name="environment">Changes to the child's environment (<see cref="ChildEnvironment"/>).</param>
+    public static async Task<(int ExitCode, string Out, string Error)> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var cli = Path.Combine(Path.GetDirectoryName(TestPaths.HostAssembly("EfficientNet.Batch.Cli"))!, "effnet.dll");
         var info = new ProcessStartInfo("dotnet", [cli, .. args])
@@ -26,7 +15,7 @@ internal static class Effnet
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        environment(info.Environment);
+        ChildEnvironment.Apply(info, environment);
 
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

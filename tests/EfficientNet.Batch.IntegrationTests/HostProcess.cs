@@ -8,9 +8,6 @@ namespace EfficientNet.Batch.IntegrationTests;
 /// <summary>A host (worker or coordinator) running as a separate OS process, with its output kept for diagnostics.</summary>
 internal sealed class HostProcess : IAsyncDisposable
 {
-    /// <summary>As a value of <see cref="Start"/>'s environment: the variable is removed, not inherited.</summary>
-    public static readonly string Unset = new(['\0', 'u', 'n', 's', 'e', 't']);
-
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly int _keptLines;
@@ -31,7 +28,7 @@ internal sealed class HostProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <param name="keepAllOutput">Keep every output line (a test that inspects all of it), not only the last 400.</param>
-    /// <param name="environment">Added to the test process's environment; a variable given <see cref="Unset"/> is removed.</param>
+    /// <param name="environment">Changes to the child's environment (<see cref="ChildEnvironment"/>).</param>
     public static HostProcess Start(string project, IReadOnlyDictionary<string, string> environment, bool keepAllOutput = false)
     {
         var assembly = TestPaths.HostAssembly(project);
@@ -50,17 +47,7 @@ internal sealed class HostProcess : IAsyncDisposable
         };
         info.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        foreach (var (key, value) in environment)
-        {
-            if (ReferenceEquals(value, Unset))
-            {
-                info.Environment.Remove(key);
-            }
-            else
-            {
-                info.Environment[key] = value;
-            }
-        }
+        ChildEnvironment.Apply(info, environment);
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var host = new HostProcess(process, port, keepAllOutput ? int.MaxValue : 400);

@@ -1,3 +1,5 @@
+using EfficientNet.Batch.Inference;
+
 namespace EfficientNet.Batch.IntegrationTests;
 
 /// <summary>What tells whether ONNX Runtime's own telemetry ran in a process: its Linux builds keep a device id and an
@@ -10,6 +12,16 @@ internal static class OnnxRuntimeTelemetryCache
         "CI", "TF_BUILD", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TRAVIS", "JENKINS_URL", "CODEBUILD_BUILD_ID", "BUILDKITE",
         "TEAMCITY_VERSION", "APPVEYOR", "BITBUCKET_BUILD_NUMBER", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI", "ORT_RUNNING_UNIT_TESTS",
     ];
+
+    /// <summary>A child's environment in which ONNX Runtime's telemetry is up to the process itself: a HOME of its own, no
+    /// CI variable, and no <see cref="OnnxRuntimeTelemetry.Variable"/> unless <paramref name="variable"/> is given.</summary>
+    public static Dictionary<string, string> Environment(string home, string? variable = null)
+    {
+        var environment = QuieteningVariables.ToDictionary(name => name, _ => ChildEnvironment.Unset);
+        environment[OnnxRuntimeTelemetry.Variable] = variable ?? ChildEnvironment.Unset;
+        environment["HOME"] = home;
+        return environment;
+    }
 
     public static bool ExistsUnder(string home) => Directory.Exists(Path.Combine(home, ".cache", "Microsoft", "DeveloperTools", ".onnxruntime"));
 }

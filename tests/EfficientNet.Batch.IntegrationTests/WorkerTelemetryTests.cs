@@ -1,4 +1,3 @@
-using EfficientNet.Batch.Inference;
 using Xunit.Abstractions;
 
 namespace EfficientNet.Batch.IntegrationTests;
@@ -22,17 +21,9 @@ public sealed class WorkerTelemetryTests(InfrastructureFixture infrastructure, I
     [Fact]
     public async Task A_worker_that_opened_a_model_kept_no_onnx_runtime_telemetry_cache()
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["HOME"] = _home,
-            [OnnxRuntimeTelemetry.Variable] = HostProcess.Unset,
-            ["Worker__PreloadModels__0__Id"] = "efficientnet_b0",
-            ["Worker__PreloadModels__0__RandomSeed"] = "0",
-        };
-        foreach (var quiet in OnnxRuntimeTelemetryCache.QuieteningVariables)
-        {
-            settings[quiet] = HostProcess.Unset;
-        }
+        var settings = OnnxRuntimeTelemetryCache.Environment(_home);
+        settings["Worker__PreloadModels__0__Id"] = "efficientnet_b0";
+        settings["Worker__PreloadModels__0__RandomSeed"] = "0";
 
         var worker = await _cluster.StartAsync(JobCluster.Worker, "worker", settings);
         // The preloaded model's session is open (ONNX Runtime initialised) once the worker names its execution provider.
