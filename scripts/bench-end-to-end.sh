@@ -9,11 +9,12 @@
 # With --baseline-env NAME=VALUE, (b) also runs with that setting in its environment, interleaved with the default
 # runs (e.g. Worker__ConcurrentShards=1, the pipeline that drains at every shard boundary), and both are printed.
 # With --baseline-framework-dependent, the baseline runs are the CLI published framework-dependent ReadyToRun instead
-# (the two options combine).
+# (the two options combine). With --baseline-cli DIR, they are the `effnet` published in DIR (scripts/publish-cli.sh DIR
+# on another commit): a change measured against the build before it.
 # The CLI is published as scripts/publish-cli.sh publishes it: self-contained, composite ReadyToRun.
 #
 # Usage: scripts/bench-end-to-end.sh [--models "efficientnet_b0 efficientnet_b3"] [--rounds 3] [--photos DIR]
-#                                    [--baseline-env NAME=VALUE] [--baseline-framework-dependent]
+#                                    [--baseline-env NAME=VALUE] [--baseline-framework-dependent] [--baseline-cli DIR]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +24,7 @@ ROUNDS=3
 PHOTOS="$ROOT/../shared/data/imagenet-samples"
 BASELINE_ENV=""
 BASELINE_FD=""
+BASELINE_CLI=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) MODELS="$2"; shift 2 ;;
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
     --photos) PHOTOS="$2"; shift 2 ;;
     --baseline-env) BASELINE_ENV="$2"; shift 2 ;;
     --baseline-framework-dependent) BASELINE_FD=1; shift ;;
+    --baseline-cli) BASELINE_CLI="$(cd "$2" && pwd)"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +44,11 @@ BASELINE=("${EFFNET[@]}")
 if [ -n "$BASELINE_FD" ]; then
   BASELINE=(dotnet "$(scripts/publish-cli.sh --framework-dependent "$ROOT/artifacts/bench-end-to-end-cli-fd")/effnet.dll")
 fi
-BASELINE_NAME="${BASELINE_ENV}${BASELINE_FD:+${BASELINE_ENV:+, }framework-dependent ReadyToRun}"
+if [ -n "$BASELINE_CLI" ]; then
+  [ -z "$BASELINE_FD" ] || { echo "--baseline-cli and --baseline-framework-dependent exclude each other" >&2; exit 2; }
+  BASELINE=("$BASELINE_CLI/effnet")
+fi
+BASELINE_NAME="${BASELINE_ENV}${BASELINE_FD:+${BASELINE_ENV:+, }framework-dependent ReadyToRun}${BASELINE_CLI:+${BASELINE_ENV:+, }the CLI in $BASELINE_CLI}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export EFFNET_MODELS="$WORK/models"

@@ -23,6 +23,15 @@ public sealed class HostRuntimeConfigTests
     }
 
     [Fact]
+    public void The_short_lived_cli_emits_no_code_at_run_time_while_the_hosts_do()
+    {
+        // The CLI's commands, run as processes by the CLI tests, take the reflection and interpreter paths throughout.
+        Assert.False((bool)ConfigProperties("EfficientNet.Batch.Cli", "effnet")["System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported"]!);
+        Assert.Null(ConfigProperties("EfficientNet.Batch.Worker", "EfficientNet.Batch.Worker")["System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported"]);
+        Assert.Null(ConfigProperties("EfficientNet.Batch.Coordinator", "EfficientNet.Batch.Coordinator")["System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported"]);
+    }
+
+    [Fact]
     public void A_cli_that_is_not_published_composite_keeps_tiered_compilation()
     {
         // Off only in a composite publish (scripts/publish-cli.sh), where nearly everything is precompiled; a JIT build

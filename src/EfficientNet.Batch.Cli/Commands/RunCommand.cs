@@ -7,6 +7,7 @@ using EfficientNet.Batch.Components.Messaging;
 using EfficientNet.Batch.Components.Workers;
 using EfficientNet.Batch.Contracts;
 using EfficientNet.Batch.Contracts.Api;
+using EfficientNet.Batch.Inference;
 using EfficientNet.Batch.Models.Store;
 using EfficientNet.Batch.ServiceDefaults;
 using EfficientNet.Batch.Storage;
@@ -87,6 +88,8 @@ internal static class RunCommand
             return ExitCodes.InvalidArguments;
         }
 
+        // ONNX Runtime, OpenSSL and libjpeg-turbo load on the other core while the host is set up.
+        _ = NativeLibraryPreload.Start();
         Directory.CreateDirectory(outputDirectory);
         // The job's state lives as long as this command (nothing is resumed) and outside the output the job owns.
         var stateDirectory = Directory.CreateTempSubdirectory("effnet-run-").FullName;
