@@ -86,6 +86,10 @@ public static class ServiceDefaultsExtensions
 
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8.4+ reports usage telemetry (bus, transport and endpoint details, the host's cloud provider) to
+            // usage-tracking.masstransit.io by default. Off, as ONNX Runtime's is; MASSTRANSIT_USAGE_TELEMETRY=true, which
+            // MassTransit reads over this setting, turns it back on.
+            bus.DisableUsageTelemetry();
             bus.SetKebabCaseEndpointNameFormatter();
             consumers(bus);
             if (transport == MessagingTransport.InMemory)
