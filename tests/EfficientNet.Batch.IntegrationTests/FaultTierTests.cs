@@ -108,7 +108,7 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
         for (var delivery = 1; delivery <= limit; delivery++)
         {
             var worker = await _cluster.StartAsync(JobCluster.Worker, $"worker-{delivery}", workerSettings);
-            await WaitForDeliveriesAsync(_cluster.Results, $"{shardsFolder}/shard-{poisoned:D6}.deliveries", delivery, worker);
+            await WaitForDeliveriesAsync($"{shardsFolder}/shard-{poisoned:D6}.deliveries", delivery, worker, coordinator, jobId);
             worker.Kill();
             output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker-{delivery} killed on delivery {delivery} of shard {poisoned}");
             Assert.False(
@@ -262,10 +262,11 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
         throw new TimeoutException($"No shard of job {jobId} was seen running within {JobCluster.JobTimeout}:{Environment.NewLine}{worker.Output}");
     }
 
-    /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>.</summary>
-    private static async Task WaitForDeliveriesAsync(BlobContainerClient results, string key, int deliveries, HostProcess worker)
+    /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>. On a timeout the message says
+    /// what the coordinator and the job's shard folder show, besides both processes' output.</summary>
+    private async Task WaitForDeliveriesAsync(string key, int deliveries, HostProcess worker, HostProcess coordinator, Guid jobId)
     {
-        var counter = results.GetBlobClient(key);
+        var counter = _cluster.Results.GetBlobClient(key);
         var deadline = DateTime.UtcNow + JobCluster.JobTimeout;
         while (DateTime.UtcNow < deadline)
         {
@@ -285,7 +286,13 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
             await Task.Delay(10);
         }
 
-        throw new TimeoutException($"{key} did not reach {deliveries} within {JobCluster.JobTimeout}:{Environment.NewLine}{worker.Output}");
+        var job = await _cluster.GetJobAsync(coordinator, jobId);
+        var files = await ListAsync(_cluster.Results, key[..(key.LastIndexOf('/') + 1)]);
+        throw new TimeoutException(
+            $"{key} did not reach {deliveries} within {JobCluster.JobTimeout}.{Environment.NewLine}" +
+            $"The coordinator's view of the job: {job.ToJsonString()}{Environment.NewLine}" +
+            $"The shard folder holds: {string.Join(", ", files)}{Environment.NewLine}" +
+            $"Worker:{Environment.NewLine}{worker.Output}{Environment.NewLine}Coordinator:{Environment.NewLine}{coordinator.Output}");
     }
 
     /// <summary>Shards with a delivery count and no result: a worker counted a delivery and stopped before it committed.</summary>
