@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using EfficientNet.Batch.Models.Catalogue;
+using EfficientNet.Batch.Models.Store;
 
 namespace EfficientNet.Batch.Models.Download;
 
@@ -256,15 +257,10 @@ public sealed class CheckpointDownloader
     }
 
     /// <summary>Feeds the bytes already on disk to the hash, streaming, so it covers the whole file once the rest is appended.</summary>
-    private static async Task HashKeptBytesAsync(FileStream file, IncrementalHash hash, CancellationToken ct)
+    private static Task HashKeptBytesAsync(FileStream file, IncrementalHash hash, CancellationToken ct)
     {
-        var buffer = new byte[BufferSize];
         file.Position = 0;
-        int read;
-        while ((read = await file.ReadAsync(buffer, ct)) > 0)
-        {
-            hash.AppendData(buffer, 0, read);
-        }
+        return FileSha256.AppendAsync(file, hash, ct);
     }
 
     /// <summary>The partial file, locked against a second process downloading the same URL into it.</summary>

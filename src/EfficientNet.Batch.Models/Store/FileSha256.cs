@@ -14,11 +14,18 @@ internal static class FileSha256
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await AppendAsync(file, hash, ct);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Feeds <paramref name="source"/> from its position to its end to <paramref name="hash"/>.</summary>
+    public static async Task AppendAsync(Stream source, IncrementalHash hash, CancellationToken ct)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
         try
         {
             int read;
-            while ((read = await file.ReadAsync(buffer.AsMemory(0, ChunkBytes), ct)) > 0)
+            while ((read = await source.ReadAsync(buffer.AsMemory(0, ChunkBytes), ct)) > 0)
             {
                 hash.AppendData(buffer, 0, read);
             }
@@ -27,7 +34,5 @@ internal static class FileSha256
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }
