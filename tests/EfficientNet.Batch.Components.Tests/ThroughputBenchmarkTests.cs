@@ -20,6 +20,9 @@ public sealed class ThroughputBenchmarkTests(WorkerFixture fixture)
         Assert.Equal(75, report.CombinedLimitImagesPerSecond, 9); // 1 / (1/300 + 1/100)
         Assert.Equal(0.8, report.PipelineEfficiency, 9);
         Assert.Equal(150, report.DecodeImagesPerSecondPerCore, 9);
+        // One decode thread on two cores had one core: its rate is the per-core rate.
+        Assert.Equal(300, (report with { DecodeThreads = 1 }).DecodeImagesPerSecondPerCore, 9);
+        Assert.Equal(100, (report with { Cores = 3, DecodeThreads = 8 }).DecodeImagesPerSecondPerCore, 9);
         Assert.Equal(1.25, report.InferenceSpeedupOverPlain, 9); // the median of the paired per-round ratios
         Assert.Equal(40e9, report.InferenceMultiplyAddsPerSecond, 3);
         Assert.Equal(24e9, report.PipelineMultiplyAddsPerSecond, 3);

@@ -90,6 +90,51 @@ public sealed class BicubicResizerTests
         });
     }
 
+    public static TheoryData<int, int, int> SimdCases()
+    {
+        // (crop width, crop height, output size): downscales up to 9x, the same size, upscales, and widths below the
+        // 16 bytes one SIMD load reads (no pixel qualifies: the scalar loop does the whole row).
+        var data = new TheoryData<int, int, int>();
+        foreach (var (width, height, output) in new[]
+        {
+            (328, 328, 224), (500, 375, 224), (2000, 1500, 224), (1999, 7, 300), (224, 224, 224), (120, 90, 600),
+            (7, 7, 224), (5, 9, 3), (6, 6, 6), (1, 1, 4), (17, 17, 5), (457, 457, 456), (601, 33, 528),
+        })
+        {
+            data.Add(width, height, output);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SimdCases))]
+    public void The_simd_horizontal_pass_gives_the_scalar_loops_bytes(int width, int height, int output)
+    {
+        // The crop sits at the bottom-right corner of a tight buffer: the pixels at its right border, whose taps are
+        // clamped and whose 16-byte load would leave the array, must take the scalar loop.
+        var sourceWidth = width + 3;
+        var sourceHeight = height + 2;
+        var source = new byte[sourceWidth * sourceHeight * 3];
+        new Random((width * 31) + output).NextBytes(source);
+        var resizer = new BicubicResizer(width, height, output);
+        var scalar = new byte[resizer.OutputLength];
+        var simd = new byte[resizer.OutputLength];
+
+        resizer.Resize(source, sourceWidth * 3, top: 2, left: 3, scalar, vectorRows: false);
+        if (!BicubicResizer.VectorRowsSupported)
+        {
+            // Not x86-64 with SSSE3/SSE4.1: the public Resize takes the scalar loop, and asking for SIMD says why not.
+            Assert.Throws<PlatformNotSupportedException>(() => resizer.Resize(source, sourceWidth * 3, 2, 3, simd, vectorRows: true));
+            return;
+        }
+
+        resizer.Resize(source, sourceWidth * 3, top: 2, left: 3, simd, vectorRows: true);
+
+        var (maxDifference, differing, firstIndex) = Compare(scalar, simd);
+        Assert.True(differing == 0, $"{differing} of {simd.Length} values differ, max {maxDifference}, first at byte {firstIndex}.");
+    }
+
     private static (int Max, int Count, int FirstIndex) Compare(byte[] expected, byte[] actual)
     {
         Assert.Equal(expected.Length, actual.Length);

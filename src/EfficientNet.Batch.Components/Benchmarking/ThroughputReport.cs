@@ -79,7 +79,8 @@ public sealed record ThroughputReport
     /// <summary>Highest RSS sampled while the pipeline did its last 1000 images (last round).</summary>
     public required long LastThousandPeakRssBytes { get; init; }
 
-    public double DecodeImagesPerSecondPerCore => DecodeImagesPerSecond / Cores;
+    /// <summary>Stage (a) per core it had: over the decode threads, or over the cores when there are more threads.</summary>
+    public double DecodeImagesPerSecondPerCore => DecodeImagesPerSecond / Math.Max(1, Math.Min(Cores, DecodeThreads));
 
     /// <summary>1 / (1/a + 1/b): the most a pipeline can do when both stages share the cores.</summary>
     public double CombinedLimitImagesPerSecond => 1 / ((1 / DecodeImagesPerSecond) + (1 / InferenceImagesPerSecond));

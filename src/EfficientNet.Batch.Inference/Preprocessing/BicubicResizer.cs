@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EfficientNet.Batch.Inference;
 
@@ -17,7 +18,9 @@ namespace EfficientNet.Batch.Inference;
 /// multiplied by 2048 and rounded half-to-even to short (<c>saturate_cast&lt;short&gt;</c>); weights are not
 /// renormalised, so they may sum to 2047 or 2049.</item>
 /// <item>Taps sx−1..sx+2 are clamped to the image (replicated border), in both directions.</item>
-/// <item>Horizontal pass: exact integer sums of byte × short into int rows.</item>
+/// <item>Horizontal pass: exact integer sums of byte × short into int rows. OpenCV runs it scalar; here the output
+/// pixels whose four taps lie inside the row take SSSE3 (<c>pshufb</c> + <c>pmaddwd</c>, all three channels in one
+/// step), the rest the scalar loop. Integer sums are exact in any order, so both give OpenCV's values.</item>
 /// <item>Vertical pass: OpenCV's SSE2 path (<c>VResizeCubicVec_32s8u</c>, baseline 128-bit SIMD) handles the
 /// first ⌊3R / 8⌋ · 8 values of each row in <b>float</b>: row · (beta / 2²²), summed as
 /// s0·b0 + (s1·b1 + (s2·b2 + s3·b3)) without FMA, rounded half-to-even, saturated. Only the remaining
@@ -63,7 +66,7 @@ public sealed class BicubicResizer
 
     public int OutputSize { get; }
 
-    /// <summary>Bytes written by <see cref="Resize"/>: R · R · 3.</summary>
+    /// <summary>Bytes written by <see cref="Resize(ReadOnlySpan{byte}, int, int, int, Span{byte})"/>: R · R · 3.</summary>
     public int OutputLength => OutputSize * OutputSize * Channels;
 
     /// <summary>
@@ -72,8 +75,21 @@ public sealed class BicubicResizer
     /// (R × R × 3, row-major, same channel order as the source).
     /// </summary>
     /// <param name="source">Whole source image; rows are <paramref name="sourceStride"/> bytes apart.</param>
-    public unsafe void Resize(ReadOnlySpan<byte> source, int sourceStride, int top, int left, Span<byte> destination)
+    public void Resize(ReadOnlySpan<byte> source, int sourceStride, int top, int left, Span<byte> destination) =>
+        Resize(source, sourceStride, top, left, destination, VectorRowsSupported);
+
+    /// <summary>Whether this machine takes the SIMD horizontal pass (x86-64 with SSSE3 and SSE4.1).</summary>
+    internal static bool VectorRowsSupported => Ssse3.IsSupported && Sse41.IsSupported;
+
+    /// <param name="vectorRows">Whether the horizontal pass uses SIMD where it can (tests compare it with the scalar
+    /// loop it replaces).</param>
+    internal unsafe void Resize(ReadOnlySpan<byte> source, int sourceStride, int top, int left, Span<byte> destination, bool vectorRows)
     {
+        if (vectorRows && !VectorRowsSupported)
+        {
+            throw new PlatformNotSupportedException("The SIMD horizontal pass needs SSSE3 and SSE4.1.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfNegative(top);
         ArgumentOutOfRangeException.ThrowIfNegative(left);
         ArgumentOutOfRangeException.ThrowIfLessThan(sourceStride, (left + SourceWidth) * Channels);
@@ -91,7 +107,9 @@ public sealed class BicubicResizer
         }
 
         var rowLength = OutputSize * Channels;
-        var buffer = ArrayPool<int>.Shared.Rent(rowLength * Taps);
+        // The SIMD pass stores four ints per pixel (the fourth is the next pixel's first, or this padding).
+        var slotLength = rowLength + 1;
+        var buffer = ArrayPool<int>.Shared.Rent(slotLength * Taps);
         try
         {
             fixed (byte* sourceBase = source)
@@ -99,6 +117,7 @@ public sealed class BicubicResizer
             fixed (int* rows = buffer)
             fixed (int* columnTaps = _columns.SourceOffsetsInBytes)
             fixed (short* columnWeights = _columns.Weights)
+            fixed (short* pairedWeights = _columns.PairedWeights)
             fixed (int* rowTaps = _rows.SourceIndices)
             fixed (short* rowWeights = _rows.Weights)
             {
@@ -113,10 +132,19 @@ public sealed class BicubicResizer
                     {
                         var sourceRow = rowTaps[dy * Taps + k];
                         var index = sourceRow & (Taps - 1);
-                        slot[k] = rows + index * rowLength;
+                        slot[k] = rows + index * slotLength;
                         if (slotSourceRow[index] != sourceRow)
                         {
-                            ResizeRow(regionOrigin + (long)sourceRow * sourceStride, slot[k], columnTaps, columnWeights, OutputSize);
+                            var sourceRowStart = regionOrigin + (long)sourceRow * sourceStride;
+                            if (vectorRows)
+                            {
+                                ResizeRowVector(sourceRowStart, slot[k], columnTaps, columnWeights, pairedWeights, _columns.VectorFirst, _columns.VectorEnd, OutputSize);
+                            }
+                            else
+                            {
+                                ResizeRow(sourceRowStart, slot[k], columnTaps, columnWeights, 0, OutputSize);
+                            }
+
                             slotSourceRow[index] = sourceRow;
                         }
                     }
@@ -148,10 +176,14 @@ public sealed class BicubicResizer
         return table;
     }
 
+    /// <summary>The scalar horizontal pass over output pixels [<paramref name="first"/>, <paramref name="end"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ResizeRow(byte* source, int* row, int* taps, short* weights, int outputSize)
+    private static unsafe void ResizeRow(byte* source, int* row, int* taps, short* weights, int first, int end)
     {
-        for (var dx = 0; dx < outputSize; dx++, taps += Taps, weights += Taps, row += Channels)
+        taps += first * Taps;
+        weights += first * Taps;
+        row += first * Channels;
+        for (var dx = first; dx < end; dx++, taps += Taps, weights += Taps, row += Channels)
         {
             byte* p0 = source + taps[0], p1 = source + taps[1], p2 = source + taps[2], p3 = source + taps[3];
             int w0 = weights[0], w1 = weights[1], w2 = weights[2], w3 = weights[3];
@@ -159,6 +191,33 @@ public sealed class BicubicResizer
             row[1] = (p0[1] * w0) + (p1[1] * w1) + (p2[1] * w2) + (p3[1] * w3);
             row[2] = (p0[2] * w0) + (p1[2] * w1) + (p2[2] * w2) + (p3[2] * w3);
         }
+    }
+
+    /// <summary>
+    /// The horizontal pass with SSSE3 for the output pixels in [<paramref name="vectorFirst"/>,
+    /// <paramref name="vectorEnd"/>), whose taps are four consecutive source pixels with 16 readable bytes from the
+    /// first: one load holds all twelve bytes, <c>pshufb</c> groups them by channel, <c>pmaddwd</c> multiplies them by
+    /// (w0, w1, w2, w3) twice, and one horizontal add leaves (r, g, b, 0), stored as four ints. The pixels at the
+    /// borders (clamped, repeated taps) take the scalar loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ResizeRowVector(
+        byte* source, int* row, int* taps, short* weights, short* pairedWeights, int vectorFirst, int vectorEnd, int outputSize)
+    {
+        ResizeRow(source, row, taps, weights, 0, vectorFirst);
+        // Bytes r0 g0 b0 r1 g1 b1 r2 g2 b2 r3 g3 b3 → r0 r1 r2 r3 g0 g1 g2 g3 | b0 b1 b2 b3, then zeros.
+        var byChannel = Vector128.Create((byte)0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, 0x80, 0x80, 0x80, 0x80);
+        var zero = Vector128<byte>.Zero;
+        for (var dx = vectorFirst; dx < vectorEnd; dx++)
+        {
+            var pixels = Ssse3.Shuffle(Sse2.LoadVector128(source + taps[dx * Taps]), byChannel);
+            var w = Sse2.LoadVector128(pairedWeights + (dx * 8));
+            var redGreen = Sse2.MultiplyAddAdjacent(Sse41.ConvertToVector128Int16(pixels), w);
+            var blue = Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(pixels, zero).AsInt16(), w);
+            Sse2.Store(row + (dx * Channels), Ssse3.HorizontalAdd(redGreen, blue));
+        }
+
+        ResizeRow(source, row, taps, weights, vectorEnd, outputSize);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -175,7 +234,6 @@ public sealed class BicubicResizer
             // does not fuse a * b + c into an FMA, which would change the rounding.
             Vector256<float> v0 = Vector256.Create(b0), v1 = Vector256.Create(b1), v2 = Vector256.Create(b2), v3 = Vector256.Create(b3);
             Vector256<int> zero = Vector256<int>.Zero, max = Vector256.Create(255);
-            var clamped = stackalloc int[8];
             for (; x + 8 <= vectorEnd; x += 8)
             {
                 var sum = (Vector256.ConvertToSingle(Vector256.Load(s0 + x)) * v0) +
@@ -183,11 +241,10 @@ public sealed class BicubicResizer
                            ((Vector256.ConvertToSingle(Vector256.Load(s2 + x)) * v2) +
                             (Vector256.ConvertToSingle(Vector256.Load(s3 + x)) * v3)));
                 var rounded = Vector256.ConvertToInt32(Vector256.Round(sum));
-                Vector256.Min(Vector256.Max(rounded, zero), max).Store(clamped);
-                for (var i = 0; i < 8; i++)
-                {
-                    output[x + i] = (byte)clamped[i];
-                }
+                // Clamped to 0..255, so narrowing (which truncates) keeps every value: eight bytes in one store.
+                var clamped = Vector256.Min(Vector256.Max(rounded, zero), max);
+                var shorts = Vector128.Narrow(clamped.GetLower(), clamped.GetUpper());
+                Unsafe.WriteUnaligned(output + x, Vector128.Narrow(shorts, shorts).AsUInt64().ToScalar());
             }
         }
 
@@ -237,7 +294,44 @@ public sealed class BicubicResizer
 
             // Column taps are read as byte offsets into interleaved rows; row taps stay indices (stride varies).
             SourceOffsetsInBytes = SourceIndices.Select(index => index * Channels).ToArray();
+
+            // The SIMD horizontal pass: (w0, w1, w2, w3) twice per output pixel, and the pixels it may take: taps
+            // s−1..s+2 unclamped, with the 16 bytes loaded from tap s−1 inside the row (3 · (s − 1) + 16 ≤ 3 · source).
+            // The first tap only grows with the output position, so those pixels are one range.
+            PairedWeights = new short[destination * 8];
+            VectorFirst = destination;
+            VectorEnd = destination;
+            for (var d = 0; d < destination; d++)
+            {
+                for (var k = 0; k < 8; k++)
+                {
+                    PairedWeights[(d * 8) + k] = Weights[(d * BicubicResizer.Taps) + (k % BicubicResizer.Taps)];
+                }
+
+                var first = SourceIndices[d * BicubicResizer.Taps];
+                var unclamped = first == SourceIndices[(d * BicubicResizer.Taps) + 1] - 1 && first + BicubicResizer.Taps - 1 == SourceIndices[(d * BicubicResizer.Taps) + 3];
+                var inside = ((first * Channels) + 16) <= source * Channels;
+                if (unclamped && inside)
+                {
+                    VectorFirst = Math.Min(VectorFirst, d);
+                    VectorEnd = d + 1;
+                }
+            }
+
+            if (VectorFirst == destination)
+            {
+                VectorFirst = VectorEnd = 0;
+            }
         }
+
+        /// <summary>(w0, w1, w2, w3, w0, w1, w2, w3) of each output position, for <c>pmaddwd</c>.</summary>
+        public short[] PairedWeights { get; }
+
+        /// <summary>The output positions [<see cref="VectorFirst"/>, <see cref="VectorEnd"/>) the SIMD horizontal pass
+        /// takes; empty when none qualifies.</summary>
+        public int VectorFirst { get; }
+
+        public int VectorEnd { get; }
 
         /// <summary>Clamped source index of each tap.</summary>
         public int[] SourceIndices { get; }
