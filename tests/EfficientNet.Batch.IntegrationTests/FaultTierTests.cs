@@ -90,33 +90,37 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
     public async Task A_shard_that_kills_every_worker_taking_it_becomes_error_records_after_the_delivery_limit()
     {
         const int limit = 2;
-        const int poisoned = 0;
         const int shardSize = 6;
         var photos = JobCluster.Photos(200, 30);
         var dataset = await _cluster.UploadDatasetAsync(photos);
         var workerSettings = new Dictionary<string, string>(WorkerSettings) { ["Worker__MaxShardDeliveries"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture) };
 
-        // No worker yet: every shard waits in the queue, shard 0 first, so that each fresh worker takes it first.
+        // No worker yet: every shard waits in the queue. The shards are sent concurrently, so the queue's order is not
+        // the shards' order: the poisoned shard is whichever the first worker takes first (one at a time, none fetched
+        // ahead), and a killed worker's shard goes back to its place at the head of the queue, so each fresh worker
+        // takes it first. (Waiting for shard 0 instead failed now and then: the worker took another shard first and
+        // then ran shard 0 on a warm model between two polls, counter and all.)
         var coordinator = await _cluster.StartAsync(JobCluster.Coordinator, "coordinator", CoordinatorSettings);
         var jobId = JobId(await _cluster.SubmitAsync(coordinator, dataset, shardSize));
         await _cluster.WaitUntilAsync(coordinator, jobId, j => j["dispatchedAt"] is not null, interval: TimeSpan.FromMilliseconds(200));
         var shardsFolder = $"{jobId:N}/shards/{jobId:N}";
-        var result = _cluster.Results.GetBlobClient($"{shardsFolder}/shard-{poisoned:D6}.jsonl");
+        int? poisonedShard = null;
 
         // The shard "kills" every worker that takes it, until the limit: each is killed the moment it has counted its
-        // delivery of the shard, before it can write a result.
+        // delivery of the shard (a fresh worker then still loads the model), before it can write a result.
         for (var delivery = 1; delivery <= limit; delivery++)
         {
             var worker = await _cluster.StartAsync(JobCluster.Worker, $"worker-{delivery}", workerSettings);
-            await WaitForDeliveriesAsync($"{shardsFolder}/shard-{poisoned:D6}.deliveries", delivery, worker, coordinator, jobId);
+            poisonedShard = await WaitForDeliveriesAsync(shardsFolder, poisonedShard, delivery, worker, coordinator, jobId);
             worker.Kill();
-            output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker-{delivery} killed on delivery {delivery} of shard {poisoned}");
+            output.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} worker-{delivery} killed on delivery {delivery} of shard {poisonedShard}");
             Assert.False(
-                await result.ExistsAsync(),
-                $"worker-{delivery} wrote shard {poisoned}'s result before it was killed: the test lost its race; take larger shards");
+                await _cluster.Results.GetBlobClient($"{shardsFolder}/shard-{poisonedShard:D6}.jsonl").ExistsAsync(),
+                $"worker-{delivery} wrote shard {poisonedShard}'s result before it was killed: the test lost its race; take larger shards");
             await _cluster.StopAsync(worker);
         }
 
+        var poisoned = poisonedShard!.Value;
         await _cluster.StartAsync(JobCluster.Worker, "worker-last", workerSettings);
         var job = await _cluster.WaitForTerminalStatusAsync(coordinator, jobId);
 
@@ -264,32 +268,43 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
 
     /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>. On a timeout the message says
     /// what the coordinator and the job's shard folder show, besides both processes' output.</summary>
-    private async Task WaitForDeliveriesAsync(string key, int deliveries, HostProcess worker, HostProcess coordinator, Guid jobId)
+    /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>: <paramref name="shard"/>'s,
+    /// or, when that is null, the first counter to appear (the shard a fresh worker took first). Returns the shard.</summary>
+    private async Task<int> WaitForDeliveriesAsync(string shardsFolder, int? shard, int deliveries, HostProcess worker, HostProcess coordinator, Guid jobId)
     {
-        var counter = _cluster.Results.GetBlobClient(key);
         var deadline = DateTime.UtcNow + JobCluster.JobTimeout;
         while (DateTime.UtcNow < deadline)
         {
             Assert.False(worker.HasExited, $"the worker exited by itself:{Environment.NewLine}{worker.Output}");
-            try
+            var counters = shard is { } known
+                ? [known]
+                : (await ListAsync(_cluster.Results, shardsFolder + "/"))
+                    .Where(n => n.EndsWith(".deliveries", StringComparison.Ordinal))
+                    .Select(n => int.Parse(n["shard-".Length..^".deliveries".Length], System.Globalization.CultureInfo.InvariantCulture))
+                    .ToList();
+            foreach (var candidate in counters)
             {
-                if (int.Parse((await counter.DownloadContentAsync()).Value.Content.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= deliveries)
+                try
                 {
-                    return;
+                    var counter = _cluster.Results.GetBlobClient($"{shardsFolder}/shard-{candidate:D6}.deliveries");
+                    if (int.Parse((await counter.DownloadContentAsync()).Value.Content.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= deliveries)
+                    {
+                        return candidate;
+                    }
                 }
-            }
-            catch (RequestFailedException e) when (e.Status == 404)
-            {
-                // Not delivered yet.
+                catch (RequestFailedException e) when (e.Status == 404)
+                {
+                    // Not delivered yet, or committed and forgotten meanwhile.
+                }
             }
 
             await Task.Delay(10);
         }
 
         var job = await _cluster.GetJobAsync(coordinator, jobId);
-        var files = await ListAsync(_cluster.Results, key[..(key.LastIndexOf('/') + 1)]);
+        var files = await ListAsync(_cluster.Results, shardsFolder + "/");
         throw new TimeoutException(
-            $"{key} did not reach {deliveries} within {JobCluster.JobTimeout}.{Environment.NewLine}" +
+            $"{(shard is { } s ? $"shard {s}'s" : "no")} delivery counter reached {deliveries} within {JobCluster.JobTimeout}.{Environment.NewLine}" +
             $"The coordinator's view of the job: {job.ToJsonString()}{Environment.NewLine}" +
             $"The shard folder holds: {string.Join(", ", files)}{Environment.NewLine}" +
             $"Worker:{Environment.NewLine}{worker.Output}{Environment.NewLine}Coordinator:{Environment.NewLine}{coordinator.Output}");
