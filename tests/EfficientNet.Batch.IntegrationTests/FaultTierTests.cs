@@ -266,10 +266,9 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
         throw new TimeoutException($"No shard of job {jobId} was seen running within {JobCluster.JobTimeout}:{Environment.NewLine}{worker.Output}");
     }
 
-    /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>. On a timeout the message says
-    /// what the coordinator and the job's shard folder show, besides both processes' output.</summary>
     /// <summary>Waits until a shard's delivery counter reaches <paramref name="deliveries"/>: <paramref name="shard"/>'s,
-    /// or, when that is null, the first counter to appear (the shard a fresh worker took first). Returns the shard.</summary>
+    /// or, when that is null, the first counter to appear (the shard a fresh worker took first). Returns the shard. On a
+    /// timeout the message says what the coordinator and the job's shard folder show, besides both processes' output.</summary>
     private async Task<int> WaitForDeliveriesAsync(string shardsFolder, int? shard, int deliveries, HostProcess worker, HostProcess coordinator, Guid jobId)
     {
         var deadline = DateTime.UtcNow + JobCluster.JobTimeout;
@@ -278,10 +277,7 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
             Assert.False(worker.HasExited, $"the worker exited by itself:{Environment.NewLine}{worker.Output}");
             var counters = shard is { } known
                 ? [known]
-                : (await ListAsync(_cluster.Results, shardsFolder + "/"))
-                    .Where(n => n.EndsWith(".deliveries", StringComparison.Ordinal))
-                    .Select(n => int.Parse(n["shard-".Length..^".deliveries".Length], System.Globalization.CultureInfo.InvariantCulture))
-                    .ToList();
+                : CountedShards(await ListAsync(_cluster.Results, shardsFolder + "/")).ToList();
             foreach (var candidate in counters)
             {
                 try
@@ -314,13 +310,14 @@ public sealed class FaultTierTests(InfrastructureFixture infrastructure, ITestOu
     private static async Task<List<int>> InterruptedShardsAsync(BlobContainerClient results, Guid jobId)
     {
         var names = await ListAsync(results, $"{jobId:N}/shards/{jobId:N}/");
-        return [.. names
-            .Where(n => n.EndsWith(".deliveries", StringComparison.Ordinal))
-            .Select(n => n[..^".deliveries".Length])
-            .Where(shard => !names.Contains(shard + ".jsonl"))
-            .Select(shard => int.Parse(shard["shard-".Length..], System.Globalization.CultureInfo.InvariantCulture))
-            .Order()];
+        return [.. CountedShards(names).Where(shard => !names.Contains($"shard-{shard:D6}.jsonl")).Order()];
     }
+
+    /// <summary>The shards whose delivery counter (<c>shard-NNNNNN.deliveries</c>) is among <paramref name="names"/>.</summary>
+    private static IEnumerable<int> CountedShards(IEnumerable<string> names) =>
+        names
+            .Where(n => n.EndsWith(".deliveries", StringComparison.Ordinal))
+            .Select(n => int.Parse(n["shard-".Length..^".deliveries".Length], System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Waits until no blob is left under <paramref name="prefix"/>; fails naming what is left after 30 s.</summary>
     private static async Task WaitUntilEmptyAsync(BlobContainerClient container, string prefix)
