@@ -11,12 +11,16 @@ internal static class CliHost
 {
     public static HostApplicationBuilder CreateBuilder(string? modelsDirectory, IReadOnlyDictionary<string, string?> settings)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        // Not CreateApplicationBuilder's defaults: a command has no appsettings.json to read or watch for changes, and
+        // their logging providers are replaced below anyway (docs/benchmarks.md, *Start-up*). What a user sets still
+        // applies: environment variables (`Worker__DecodeParallelism=1`) and the Logging section they may carry.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = [],
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
+        builder.Configuration.AddEnvironmentVariables();
         // Unset values are left out, so that the options' defaults apply.
         var values = settings.Where(p => p.Value is not null).ToDictionary();
         if (!string.IsNullOrWhiteSpace(modelsDirectory))
@@ -26,7 +30,7 @@ internal static class CliHost
 
         builder.Configuration.AddInMemoryCollection(values);
         builder.Services.AddSingleton<IHostLifetime, CommandLineHostLifetime>();
-        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(options =>
         {
             options.SingleLine = true;

@@ -133,6 +133,7 @@ internal static class RunCommand
                 throw;
             }
 
+            JobRun run;
             try
             {
                 var spec = new JobSpec
@@ -149,12 +150,31 @@ internal static class RunCommand
                     Outputs = values.Outputs,
                     Review = values.Review,
                 };
-                return await RunJobAsync(host.Services, spec, warm, interrupt);
+                run = await RunJobAsync(host.Services, spec, warm, interrupt);
             }
-            finally
+            catch
             {
                 await warm;
                 await host.StopAsync(CancellationToken.None);
+                throw;
+            }
+
+            await warm;
+            // Nothing in the host is needed any more (the job has ended and its outputs are written, or it was refused):
+            // it stops, and its sessions and buffers are released, while the report prints (docs/benchmarks.md,
+            // *Start-up*).
+            var stopping = Task.Run(async () =>
+            {
+                await host.StopAsync(CancellationToken.None);
+                host.Dispose();
+            }, CancellationToken.None);
+            try
+            {
+                return run.Final is { } final ? Report(final, run.Elapsed, run.FirstImagesAt) : run.StoppedWith;
+            }
+            finally
+            {
+                await stopping;
             }
         }
         finally
@@ -231,13 +251,21 @@ internal static class RunCommand
         }
     }
 
-    private static async Task<int> RunJobAsync(IServiceProvider services, JobSpec spec, Task warm, CancellationToken interrupt)
+    /// <summary>How this command's job went: run to its end (<paramref name="Final"/>, reported once the host is
+    /// stopping), or refused before it ran (<paramref name="StoppedWith"/>, the reason already printed).</summary>
+    /// <param name="FirstImagesAt">When this process classified its first images (null when it classified none).</param>
+    private sealed record JobRun(JobView? Final, TimeSpan Elapsed, DateTime? FirstImagesAt, int StoppedWith = ExitCodes.Ok)
+    {
+        public static JobRun Stopped(int exitCode) => new(null, TimeSpan.Zero, null, exitCode);
+    }
+
+    private static async Task<JobRun> RunJobAsync(IServiceProvider services, JobSpec spec, Task warm, CancellationToken interrupt)
     {
         var stopwatch = Stopwatch.StartNew();
         // Refuse a bad request before any weights are pulled or loaded.
         if (Refused(await services.GetRequiredService<JobSpecValidator>().ValidateAsync(spec, interrupt)))
         {
-            return ExitCodes.InvalidArguments;
+            return JobRun.Stopped(ExitCodes.InvalidArguments);
         }
 
         if (spec.RandomWeights)
@@ -249,7 +277,7 @@ internal static class RunCommand
         await warm;
         if (await LoadModelAsync(services, spec, interrupt) is { } exitCode)
         {
-            return exitCode;
+            return JobRun.Stopped(exitCode);
         }
 
         JobRecord record;
@@ -264,18 +292,18 @@ internal static class RunCommand
         catch (JobValidationException e)
         {
             Refused(e.Errors);
-            return ExitCodes.InvalidArguments;
+            return JobRun.Stopped(ExitCodes.InvalidArguments);
         }
         catch (OutputConflictException e) when (e.Conflict.Job is null)
         {
             var state = services.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation;
             CliErrors.Report($"--out {spec.Output} contains the temporary state of this run ({state}); choose another output folder.", e);
-            return ExitCodes.InvalidArguments;
+            return JobRun.Stopped(ExitCodes.InvalidArguments);
         }
         catch (OutputConflictException e)
         {
             CliErrors.Report(e.Conflict.Message, e);
-            return ExitCodes.InvalidArguments;
+            return JobRun.Stopped(ExitCodes.InvalidArguments);
         }
 
         var final = await WaitAsync(services, record.JobId, interrupt);
@@ -287,7 +315,7 @@ internal static class RunCommand
             RemoveEarlierRuns(final.Output, final.JobId, Console.Error);
         }
 
-        return Report(final, stopwatch.Elapsed, services.GetRequiredService<ClassificationProgress>().FirstImagesAt);
+        return new JobRun(final, stopwatch.Elapsed, services.GetRequiredService<ClassificationProgress>().FirstImagesAt);
     }
 
     private static bool Refused(IReadOnlyList<string> errors)

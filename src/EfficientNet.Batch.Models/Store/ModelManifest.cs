@@ -34,13 +34,6 @@ public sealed record ModelManifest(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClassesFile = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ClassesSha256 = null)
 {
-    private static readonly JsonSerializerOptions Options = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter<NormalizationSource>(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
     /// <summary>The manifest of a custom model: it names its own class names file.</summary>
     [JsonIgnore]
     public bool IsCustom => ClassesSha256 is not null;
@@ -82,7 +75,7 @@ public sealed record ModelManifest(
         }
     }
 
-    public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
+    public byte[] ToJsonBytes() => JsonSerializer.SerializeToUtf8Bytes(this, ModelManifestJsonContext.Default.ModelManifest);
 
     public static async Task<ModelManifest> ReadAsync(string path, CancellationToken ct)
     {
@@ -95,7 +88,7 @@ public sealed record ModelManifest(
     {
         try
         {
-            return await JsonSerializer.DeserializeAsync<ModelManifest>(stream, Options, ct)
+            return await JsonSerializer.DeserializeAsync(stream, ModelManifestJsonContext.Default.ModelManifest, ct)
                 ?? throw new InvalidDataException($"{source} is empty.");
         }
         catch (JsonException e)
@@ -104,3 +97,16 @@ public sealed record ModelManifest(
         }
     }
 }
+
+/// <summary>The manifest's JSON (snake_case, indented), generated at compile time: every process that serves a model
+/// reads a manifest on the way to its first batch, and the reflection-based serializer would first build its metadata
+/// and JIT-compile its converters (docs/benchmarks.md, *Start-up*).</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    WriteIndented = true,
+    Converters = [typeof(SnakeCaseNormalizationSourceConverter)])]
+[JsonSerializable(typeof(ModelManifest))]
+internal sealed partial class ModelManifestJsonContext : JsonSerializerContext;
+
+/// <summary><see cref="NormalizationSource"/> as snake_case strings (<c>file_metadata</c>).</summary>
+internal sealed class SnakeCaseNormalizationSourceConverter() : JsonStringEnumConverter<NormalizationSource>(JsonNamingPolicy.SnakeCaseLower);

@@ -177,6 +177,28 @@ public sealed class NormalizationOverrideTests : IDisposable
     }
 
     [Fact]
+    public async Task Manifest_json_is_what_the_reflection_serializer_writes_with_the_manifest_options()
+    {
+        // The compile-time context must not drift from the format stores already hold: snake_case, indented, enums as
+        // snake_case strings, a custom model's class fields left out when null.
+        var reflection = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            WriteIndented = true,
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter<NormalizationSource>(JsonNamingPolicy.SnakeCaseLower) },
+        };
+        await _importer.ImportFileAsync(Es, await WriteAsync("es.pth", TestCheckpoints.Es), null, Normalization.ImageNet, CancellationToken.None);
+        var stored = await File.ReadAllBytesAsync(_store.ImportedManifestPath(Es));
+        var manifest = await ModelManifest.ReadAsync(_store.ImportedManifestPath(Es), CancellationToken.None);
+
+        Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(manifest, reflection), stored);
+        Assert.Equal(stored, manifest.ToJsonBytes());
+        Assert.Contains("\"normalization_source\": \"option\"", System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+        Assert.DoesNotContain("classes_sha256", System.Text.Encoding.UTF8.GetString(stored), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Manifest_written_before_overrides_existed_is_served_with_the_catalogue_normalization()
     {
         await _importer.ImportFileAsync(Es, await WriteAsync("es.pth", TestCheckpoints.Es), null, CancellationToken.None);
