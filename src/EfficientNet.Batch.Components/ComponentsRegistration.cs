@@ -26,13 +26,13 @@ public static class ComponentsRegistration
         builder.AddStorage();
         builder.Services.AddOptions<CoordinatorOptions>()
             .BindConfiguration(CoordinatorOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CoordinatorOptions>, CoordinatorOptionsAnnotationsValidator>());
         builder.Services.AddSingleton<IValidateOptions<CoordinatorOptions>, CoordinatorOptionsValidator>();
         builder.Services.AddOptions<JobLimitsOptions>()
             .BindConfiguration(JobLimitsOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobLimitsOptions>, JobLimitsOptionsAnnotationsValidator>());
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<JobIndex>();
         builder.Services.AddSingleton(sp =>
@@ -82,8 +82,8 @@ public static class ComponentsRegistration
         builder.AddModelStore();
         builder.Services.AddOptions<WorkerOptions>()
             .BindConfiguration(WorkerOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsAnnotationsValidator>());
         // Worker:MaxLoadedModels bounds the models a worker keeps loaded (ModelSessionCache).
         builder.Services.AddOptions<ModelSessionCacheOptions>()
             .Configure<IOptions<WorkerOptions>>((cache, worker) => cache.MaxLoadedModels = worker.Value.MaxLoadedModels);

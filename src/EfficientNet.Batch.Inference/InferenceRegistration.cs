@@ -16,8 +16,8 @@ public static class InferenceRegistration
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<InferenceOptions>()
             .BindConfiguration(InferenceOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, InferenceOptionsAnnotationsValidator>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InferenceOptions>, JpegDecoderOptionsValidator>());
         // Explicit factory: the selector's other constructor is a test seam, not a dependency to resolve.
         builder.Services.TryAddSingleton(_ => new ExecutionProviderSelector());

@@ -42,3 +42,7 @@ public sealed class MessagingOptions : IValidatableObject
         }
     }
 }
+
+/// <summary>Checks <see cref="MessagingOptions"/> (its <see cref="IValidatableObject"/> rules) with code generated at compile time.</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class MessagingOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<MessagingOptions>;

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -71,8 +72,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddOptions<MessagingOptions>()
             .BindConfiguration(MessagingOptions.SectionName)
             .PostConfigure(options => options.RabbitMqUri ??= builder.Configuration["RABBITMQ_URI"])
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MessagingOptions>, MessagingOptionsAnnotationsValidator>());
 
         var transport = builder.Configuration.GetValue($"{MessagingOptions.SectionName}:{nameof(MessagingOptions.Transport)}", MessagingTransport.RabbitMq);
         if (transport == MessagingTransport.InMemory)

@@ -134,3 +134,7 @@ public static partial class ConnectionStringRedaction
     [GeneratedRegex("//[^/?#@]*@")]
     private static partial Regex UserInfo();
 }
+
+/// <summary>Checks <see cref="StorageOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class StorageOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<StorageOptions>;

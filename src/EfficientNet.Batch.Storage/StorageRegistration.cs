@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Storage;
 
@@ -26,8 +27,8 @@ public static class StorageRegistration
                                                     ?? Environment.GetEnvironmentVariable(StorageOptions.ConnectionStringEnvironmentVariable);
                 }
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageOptions>, StorageOptionsAnnotationsValidator>());
         builder.Services.TryAddSingleton<IStorageResolver, StorageResolver>();
         builder.Services.TryAddSingleton<DatasetReader>();
         return builder;

@@ -57,4 +57,22 @@ public sealed class WorkerRegistrationTests
 
         Assert.Contains("MaxLoadedModels", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_preloaded_model_without_an_id_stops_the_worker_at_start_naming_the_entry()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:PreloadModels:0:Id"] = "efficientnet_b0",
+            ["Worker:PreloadModels:1:RandomSeed"] = "3",
+        });
+        builder.AddWorkerComponents();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("PreloadModels[1].Id", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PreloadModels[0]", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -58,3 +58,7 @@ public sealed class CoordinatorOptions
     [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
     public TimeSpan? Retention { get; set; }
 }
+
+/// <summary>Checks <see cref="CoordinatorOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class CoordinatorOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<CoordinatorOptions>;

@@ -29,3 +29,7 @@ public sealed class JobLimitsOptions
     [Range(1024, 1L << 40)]
     public long MaxManifestBytes { get; set; } = 1L << 30;
 }
+
+/// <summary>Checks <see cref="JobLimitsOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class JobLimitsOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<JobLimitsOptions>;

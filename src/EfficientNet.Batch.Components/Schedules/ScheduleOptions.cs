@@ -22,3 +22,7 @@ public sealed class ScheduleOptions
     /// <summary>A due time this late when first seen was missed while the coordinator was down.</summary>
     public TimeSpan MissedAfter => (TickInterval * 2) + TimeSpan.FromSeconds(5);
 }
+
+/// <summary>Checks <see cref="ScheduleOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class ScheduleOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<ScheduleOptions>;

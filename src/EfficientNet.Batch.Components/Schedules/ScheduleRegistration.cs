@@ -1,6 +1,7 @@
 using EfficientNet.Batch.Components.Jobs;
 using EfficientNet.Batch.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -13,8 +14,8 @@ public static class ScheduleRegistration
     {
         builder.Services.AddOptions<ScheduleOptions>()
             .BindConfiguration(ScheduleOptions.SectionName)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ScheduleOptions>, ScheduleOptionsAnnotationsValidator>());
         builder.Services.AddSingleton(sp =>
         {
             var location = sp.GetRequiredService<IStorageResolver>().Resolve(sp.GetRequiredService<IOptions<CoordinatorOptions>>().Value.StateLocation);

@@ -44,6 +44,7 @@ public sealed class WorkerOptions
 
     /// <summary>Models loaded at start-up, before the worker reports ready, so that the first shard does not pay for
     /// loading (and a node dedicated to one model is warm when traffic arrives).</summary>
+    [Microsoft.Extensions.Options.ValidateEnumeratedItems]
     public List<PreloadedModel> PreloadModels { get; set; } = [];
 
     /// <summary>Synthetic images run through each preloaded model before the worker reports ready (rounded up to whole
@@ -83,3 +84,7 @@ public sealed class PreloadedModel
 
     public int? RandomSeed { get; set; }
 }
+
+/// <summary>Checks <see cref="WorkerOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class WorkerOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<WorkerOptions>;

@@ -127,3 +127,7 @@ public sealed class InferenceOptions
     [EnumDataType(typeof(JpegDecoderKind))]
     public JpegDecoderKind JpegDecoder { get; set; } = JpegDecoderKind.Auto;
 }
+
+/// <summary>Checks <see cref="InferenceOptions"/>'s data annotations with code generated at compile time (no reflection at start-up).</summary>
+[Microsoft.Extensions.Options.OptionsValidator]
+internal sealed partial class InferenceOptionsAnnotationsValidator : Microsoft.Extensions.Options.IValidateOptions<InferenceOptions>;
