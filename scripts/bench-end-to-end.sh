@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue #14's ratios, side by side in one run (figures in docs/benchmarks.md, *End to end*): per model,
-#   (a) `effnet bench` full pipeline from memory (median of ROUNDS interleaved rounds, 1000 photos);
+#   (a) `effnet bench` full pipeline from memory on the 1000 photos: one round before each round of (b), the median;
 #   (b) `effnet run` on the 1000 photos and on the first 300, whole process (process start to exit, fresh --out,
 #       warm model store), ROUNDS runs each: images / wall seconds;
 #   (c) the PyTorch DataLoader loop (benchmarks/pytorch-baseline, Debian's python3-torchvision) on the same 1000
@@ -73,10 +73,12 @@ for model in $MODELS; do
   # Warm store: the random weights are made once, before anything is timed.
   # (Copies, not links: a dataset's symbolic links may not lead outside the folder `run` is allowed to read.)
   "${EFFNET[@]}" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/warm" >/dev/null; rm -rf "$WORK/warm"
-  "${EFFNET[@]}" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds "$ROUNDS" --json \
-    2>/dev/null >"$WORK/bench-$short.json"
   runs1000=(); runs300=(); base1000=(); base300=()
   for round in $(seq "$ROUNDS"); do
+    # One bench round per round of runs: the machine's other tenants come and go, and the ratio should compare the
+    # pipeline and the runs under the same conditions rather than a block of bench rounds with a block of runs.
+    "${EFFNET[@]}" bench --model "$model" --random-weights --images "$WORK/p1000" --count "$N1000" --rounds 1 --json \
+      2>/dev/null >"$WORK/bench-$short-$round.json"
     rm -rf "$WORK/out"; runs1000+=("$(whole "${EFFNET[@]}" run "$WORK/p1000" --model "$model" --random-weights --out "$WORK/out")")
     rm -rf "$WORK/out"; runs300+=("$(whole "${EFFNET[@]}" run "$WORK/p300" --model "$model" --random-weights --out "$WORK/out")")
     if [ -n "$BASELINE_NAME" ]; then
@@ -86,10 +88,11 @@ for model in $MODELS; do
   done
   torch_whole=$(whole /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds 1)
   /usr/bin/python3 benchmarks/pytorch-baseline/dataloader_baseline.py "$WORK/p1000" --model "$short" --rounds "$ROUNDS" >"$WORK/torch-$short.txt" 2>/dev/null
-  python3 - "$WORK/bench-$short.json" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" \
+  python3 - "$WORK/bench-$short" "$WORK/torch-$short.txt" "$model" "$N1000" "$N300" "$torch_whole" "${runs1000[*]}" "${runs300[*]}" \
     "$BASELINE_NAME" "${base1000[*]:-}" "${base300[*]:-}" <<'PY'
 import json, re, statistics, sys
-bench = json.load(open(sys.argv[1]))
+benches = [json.load(open(f"{sys.argv[1]}-{r}.json")) for r in range(1, len(sys.argv[7].split()) + 1)]
+bench = {key: statistics.median(b[key] for b in benches) for key in ("pipelineImagesPerSecond", "decodeImagesPerSecond", "inferenceImagesPerSecond")}
 torch_rate = float(re.search(r"median ([0-9.]+)", open(sys.argv[2]).read()).group(1))
 model, n1000, n300, torch_whole = sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
 r1000 = [n1000 / float(s) for s in sys.argv[7].split()]
@@ -97,7 +100,8 @@ r300 = [n300 / float(s) for s in sys.argv[8].split()]
 pipeline = bench["pipelineImagesPerSecond"]
 run1000, run300 = statistics.median(r1000), statistics.median(r300)
 torch_process = n1000 / torch_whole
-print(f"{model}: bench pipeline {pipeline:.1f} images/s (decode {bench['decodeImagesPerSecond']:.1f}, inference {bench['inferenceImagesPerSecond']:.1f})")
+print(f"{model}: bench pipeline {pipeline:.1f} images/s (rounds: {', '.join(format(b['pipelineImagesPerSecond'], '.1f') for b in benches)}; "
+      f"decode {bench['decodeImagesPerSecond']:.1f}, inference {bench['inferenceImagesPerSecond']:.1f})")
 print(f"  effnet run, whole process: 1000 photos {run1000:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in r1000)}); "
       f"300 photos {run300:.1f} images/s (runs: {', '.join(f'{r:.1f}' for r in r300)})")
 print(f"  PyTorch loop: {torch_rate:.1f} images/s from its first batch; whole process {torch_process:.1f} images/s ({torch_whole:.1f} s)")
