@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 
 namespace EfficientNet.Batch.Cli;
 
@@ -44,4 +45,10 @@ internal static class CliHost
         builder.Logging.AddFilter("MassTransit", LogLevel.Error);
         return builder;
     }
+
+    /// <summary>Checks every validated setting before <paramref name="host"/> starts: a bad one (say
+    /// <c>Inference__BatchSize=0</c> in the environment) then reaches the command line's own report, one line naming
+    /// it, instead of the host's start-up failure log with its stack trace.</summary>
+    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
+    public static void ValidateSettings(IHost host) => host.Services.GetRequiredService<IStartupValidator>().Validate();
 }

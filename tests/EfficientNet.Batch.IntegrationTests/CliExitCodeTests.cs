@@ -16,20 +16,26 @@ public sealed class CliExitCodeTests : IDisposable
 
     private string Work(string name) => Path.Combine(_work, name);
 
-    private async Task AssertExitAsync(int expected, string named, params string[] args)
+    private Task AssertExitAsync(int expected, string named, params string[] args) =>
+        AssertExitWithAsync(new Dictionary<string, string>(), expected, named, args);
+
+    private async Task AssertExitWithAsync(Dictionary<string, string> environment, int expected, string named, params string[] args)
     {
-        var (exitCode, stdout, stderr) = await Effnet.RunAsync(
-            new Dictionary<string, string>
-            {
-                ["EFFNET_MODELS"] = Work("models"),
-                ["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/",
-            },
-            args);
+        environment["EFFNET_MODELS"] = Work("models");
+        environment["EFFNET_CHECKPOINT_MIRROR"] = "http://127.0.0.1:9/";
+        var (exitCode, stdout, stderr) = await Effnet.RunAsync(environment, args);
 
         Assert.True(exitCode == expected, $"effnet {string.Join(' ', args)}: exit {exitCode}, expected {expected}: {stdout}{stderr}");
         Assert.Contains(named, stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stdout + stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public Task A_setting_from_the_environment_applies_and_a_bad_one_is_2_naming_it() =>
+        // The command's host reads environment variables (`Section__Key`) as the hosts do.
+        AssertExitWithAsync(
+            new Dictionary<string, string> { ["Inference__BatchSize"] = "0" },
+            2, "BatchSize", "run", TestPaths.Samples, "--model", "efficientnet_b0", "--random-weights", "--out", Work("o"));
 
     [Fact]
     public Task An_unknown_command_is_2() => AssertExitAsync(2, "'rnu'", "rnu", TestPaths.Samples);

@@ -120,6 +120,7 @@ internal static class RunCommand
             });
 
             using var host = builder.Build();
+            CliHost.ValidateSettings(host);
             // With a warm model store, the model's session opens while the host starts: side by side, the two slowest
             // steps of start-up (docs/benchmarks.md, *Start-up*).
             var warm = OpenModelWhileStartingAsync(host.Services, model, values.RandomWeights, values.Seed);
