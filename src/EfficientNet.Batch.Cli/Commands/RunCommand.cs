@@ -120,12 +120,13 @@ internal static class RunCommand
             });
 
             using var host = builder.Build();
-            CliHost.ValidateSettings(host);
             // With a warm model store, the model's session opens while the host starts: side by side, the two slowest
             // steps of start-up (docs/benchmarks.md, *Start-up*).
             var warm = OpenModelWhileStartingAsync(host.Services, model, values.RandomWeights, values.Seed);
             try
             {
+                // After the session has started opening, so that checking the settings does not delay it.
+                CliHost.ValidateSettings(host);
                 await host.StartAsync(interrupt);
             }
             catch
