@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue #14's ratios, side by side in one run (figures in docs/benchmarks.md, *End to end*): per model,
 #   (a) `effnet bench` full pipeline from memory on the 1000 photos: one round before each round of (b), the median;
+#       the ratios are given both as median run / median bench and per round (each round's runs against its bench round);
 #   (b) `effnet run` on the 1000 photos and on the first 300, whole process (process start to exit, fresh --out,
 #       warm model store), ROUNDS runs each: images / wall seconds;
 #   (c) the PyTorch DataLoader loop (benchmarks/pytorch-baseline, Debian's python3-torchvision) on the same 1000
@@ -107,6 +108,10 @@ print(f"  effnet run, whole process: 1000 photos {run1000:.1f} images/s (runs: {
 print(f"  PyTorch loop: {torch_rate:.1f} images/s from its first batch; whole process {torch_process:.1f} images/s ({torch_whole:.1f} s)")
 print(f"  run(1000)/bench {run1000 / pipeline:.3f} (target >= 0.9); run(300)/bench {run300 / pipeline:.3f} (>= 0.8); "
       f"run(1000)/PyTorch whole process {run1000 / torch_process:.2f}x, /PyTorch loop rate {run1000 / torch_rate:.2f}x (>= 3)")
+# Each round's runs against the bench round just before them: the same neighbours on both sides of each ratio.
+paired = lambda runs: [r / b["pipelineImagesPerSecond"] for r, b in zip(runs, benches)]
+describe = lambda ratios: f"median {statistics.median(ratios):.3f} ({', '.join(f'{r:.3f}' for r in ratios)})"
+print(f"  per round, against that round's bench: run(1000)/bench {describe(paired(r1000))}; run(300)/bench {describe(paired(r300))}")
 if sys.argv[9]:
     b1000 = [n1000 / float(s) for s in sys.argv[10].split()]
     b300 = [n300 / float(s) for s in sys.argv[11].split()]
