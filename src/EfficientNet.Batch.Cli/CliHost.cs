@@ -46,9 +46,13 @@ internal static class CliHost
         return builder;
     }
 
-    /// <summary>Checks every validated setting before <paramref name="host"/> starts: a bad one (say
+    /// <summary>Starts <paramref name="host"/> once every validated setting has been checked: a bad one (say
     /// <c>Inference__BatchSize=0</c> in the environment) then reaches the command line's own report, one line naming
     /// it, instead of the host's start-up failure log with its stack trace.</summary>
-    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
-    public static void ValidateSettings(IHost host) => host.Services.GetRequiredService<IStartupValidator>().Validate();
+    /// <exception cref="OptionsValidationException">A setting is invalid; the host was not started.</exception>
+    public static Task StartAsync(IHost host, CancellationToken cancellationToken)
+    {
+        host.Services.GetRequiredService<IStartupValidator>().Validate();
+        return host.StartAsync(cancellationToken);
+    }
 }

@@ -113,8 +113,7 @@ internal static class BenchSystemCommand
             });
             builder.Services.AddSingleton<SystemBenchmark>();
             using var host = builder.Build();
-            CliHost.ValidateSettings(host);
-            await host.StartAsync(cancellationToken);
+            await CliHost.StartAsync(host, cancellationToken);
             try
             {
                 if (rabbit)
@@ -156,8 +155,7 @@ internal static class BenchSystemCommand
         AddSimulatedWorker(builder, new SimulatedDevices(1, TimeSpan.FromMilliseconds(deviceMs)));
         builder.AddBatchBus(bus => bus.AddWorkerConsumers());
         using var host = builder.Build();
-        CliHost.ValidateSettings(host);
-        await host.StartAsync(cancellationToken);
+        await CliHost.StartAsync(host, cancellationToken);
         // The coordinator submits the job once every worker has said this.
         Console.Out.WriteLine(WorkerReady);
         await host.WaitForShutdownAsync(cancellationToken);

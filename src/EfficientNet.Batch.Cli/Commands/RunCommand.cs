@@ -126,8 +126,7 @@ internal static class RunCommand
             try
             {
                 // After the session has started opening, so that checking the settings does not delay it.
-                CliHost.ValidateSettings(host);
-                await host.StartAsync(interrupt);
+                await CliHost.StartAsync(host, interrupt);
             }
             catch
             {
