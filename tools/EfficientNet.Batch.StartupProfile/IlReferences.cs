@@ -29,6 +29,7 @@ public sealed class IlReferences
 
     private readonly IReadOnlyDictionary<string, Type> _types;
     private readonly SortedSet<string> _assemblies = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _pending = new(StringComparer.Ordinal);
 
     /// <param name="types">Every type of the assemblies, by full name (nested types joined by <c>+</c>).</param>
     public IlReferences(IReadOnlyDictionary<string, Type> types) => _types = types;
@@ -36,8 +37,28 @@ public sealed class IlReferences
     /// <summary>The assemblies the references written so far point into.</summary>
     public IReadOnlyCollection<string> Assemblies => _assemblies;
 
-    /// <summary>The operand, or null when the method is not in these assemblies or its overload cannot be told apart.</summary>
+    /// <summary>The operand, or null when the method is not in these assemblies, its overload cannot be told apart, or a
+    /// type it mentions is not there or cannot be written in IL. Only a written operand adds to <see cref="Assemblies"/>.</summary>
     public string? MethodOperand(JitMethodName method)
+    {
+        _pending.Clear();
+        try
+        {
+            var operand = Operand(method);
+            if (operand is not null)
+            {
+                _assemblies.UnionWith(_pending);
+            }
+
+            return operand;
+        }
+        catch (UnresolvedTypeException)
+        {
+            return null;
+        }
+    }
+
+    private string? Operand(JitMethodName method)
     {
         if (!_types.TryGetValue(method.DeclaringType.Name, out var declaring))
         {
@@ -207,7 +228,7 @@ public sealed class IlReferences
     private string TypeReference(Type type)
     {
         var assembly = type.Assembly.GetName().Name!;
-        _assemblies.Add(assembly);
+        _pending.Add(assembly);
         var chain = new List<Type>();
         for (var current = type; current is not null; current = current.IsNested ? current.DeclaringType : null)
         {
@@ -223,4 +244,4 @@ public sealed class IlReferences
 }
 
 /// <summary>A type a method's name or signature mentions is not in the assemblies, or cannot be written in IL.</summary>
-public sealed class UnresolvedTypeException(string type) : Exception($"Type not found or not expressible: {type}");
+internal sealed class UnresolvedTypeException(string type) : Exception($"Type not found or not expressible: {type}");

@@ -21,16 +21,10 @@ var references = new IlReferences(index.Types);
 var written = new List<(string, string)>();
 foreach (var name in names)
 {
-    try
+    // A method the list's build had and this one has not (or one IL cannot name) stays with the JIT.
+    if (references.MethodOperand(name) is { } operand)
     {
-        if (references.MethodOperand(name) is { } operand)
-        {
-            written.Add((name.ToString(), operand));
-        }
-    }
-    catch (UnresolvedTypeException)
-    {
-        // A type the list's build had and this one has not, or one IL cannot name: the method stays with the JIT.
+        written.Add((name.ToString(), operand));
     }
 }
 
